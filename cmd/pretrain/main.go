@@ -1,0 +1,107 @@
+// Command pretrain is the single binary of the pretrain project: a Go implementation of
+// Bittensor Subnet 9. Each subcommand is a struct with a Run method; the logic lives in the
+// packages it calls.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// cli is the command tree. Each command's one-line help is its `help` tag.
+type cli struct {
+	Log logFlags `embed:"" prefix:"log."`
+
+	Rank rankCmd `cmd:"" help:"Rank a step's scores by hand: competitive uids, wins, win rates and weights."`
+	Hash hashCmd `cmd:"" help:"Print the directory hash (and secure hash) of a model directory."`
+}
+
+type logFlags struct {
+	Level  string `default:"info" enum:"debug,info,warn,error" help:"Log level: ${enum}."`
+	Format string `default:"text" enum:"text,json" help:"Log format: ${enum}."`
+}
+
+// env is what every command's Run receives besides the context: the process's streams and
+// the logger built from the global flags.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	log            *slog.Logger
+}
+
+// exitRequest carries kong's request to exit (after --help) out of the parser.
+type exitRequest struct{ code int }
+
+// errUsage marks errors that are the user's: bad flags or arguments (exit status 2).
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
+	var c cli
+	parser, err := kong.New(&c,
+		kong.Name("pretrain"),
+		kong.Description("Bittensor Subnet 9 (pretraining) in one binary: validator, miner, local subnet."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exitRequest{code}) }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
+	)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			req, ok := r.(exitRequest)
+			if !ok {
+				panic(r)
+			}
+			if req.code != 0 {
+				err = errUsage
+			}
+		}
+	}()
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		return fmt.Errorf("%w: %v (see pretrain --help)", errUsage, err)
+	}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, log: newLogger(stderr, c.Log)}
+	return kctx.Run(ctx, e)
+}
+
+func newLogger(w io.Writer, f logFlags) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(f.Level)) // kong's enum has validated it
+	opts := &slog.HandlerOptions{Level: level}
+	if f.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, context.Canceled):
+		return 130
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, "pretrain:", err)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "pretrain:", err)
+		return 1
+	}
+}
