@@ -28,7 +28,6 @@ type cli struct {
 	Log logFlags `embed:"" prefix:"log."`
 
 	Rank rankCmd `cmd:"" help:"Rank a step's scores by hand: competitive uids, wins, win rates and weights."`
-	Hash hashCmd `cmd:"" help:"Print the directory hash (and secure hash) of a model directory."`
 }
 
 type logFlags struct {
