@@ -111,3 +111,6 @@ var LocalSchedule = Schedule{
 		}},
 	}},
 }
+
+// Schedules are the schedules a validator can run, by name.
+var Schedules = map[string]Schedule{"mainnet": Mainnet, "local": LocalSchedule}

@@ -77,7 +77,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return fmt.Errorf("%w: %v (see pretrain --help)", errUsage, err)
 	}
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, log: newLogger(stderr, c.Log)}
-	return kctx.Run(ctx, e)
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	return kctx.Run(e)
 }
 
 func newLogger(w io.Writer, f logFlags) *slog.Logger {
