@@ -37,7 +37,7 @@ type vectors struct {
 		}
 		ByCompetition map[string][]float64 `json:"by_competition"`
 		Subnet        []float64
-		SubnetThresh  []float64 `json:"subnet_threshold_0.3"`
+		SubnetThresh  []float64   `json:"subnet_threshold_0.3"`
 		U16UIDs       []chain.UID `json:"u16_uids"`
 		U16Vals       []uint16    `json:"u16_vals"`
 	}
