@@ -10,6 +10,7 @@ import bisect
 import json
 import math
 import random
+import struct
 import sys
 
 
@@ -133,4 +134,29 @@ for _ in range(100):
     top.append({"stake": S, "permit": permit, "weights": weights,
                 "top": get_top_miners(S, permit, weights, 50_000, 0.05)})
 
-json.dump({"retry": retry, "histories": histories, "iterators": iterators, "top_miners": top}, sys.stdout, separators=(",", ":"))
+def f32(x):
+    return struct.unpack("f", struct.pack("f", x))[0]
+
+
+# The end of run_step: which uids a competition keeps evaluating (neurons/validator.py).
+keep = []
+for _ in range(200):
+    n = rng.randint(1, 40)
+    uids = rng.sample(range(n), rng.randint(1, n))
+    scores = {u: rng.choice([math.inf, 2.5, rng.uniform(2, 3)]) for u in uids}
+    competitive = [u for u in uids if rng.random() < 0.6]
+    win_rate = {u: rng.choice([0.0, 0.5, 1.0, rng.random()]) for u in competitive}
+    weights = [f32(rng.choice([0.0, 0.0005, 0.001, rng.random()])) for _ in range(n)]
+    sample_min = rng.choice([1, 3, 5])
+    model_prioritization = {uid: (1 + weights[uid] if weights[uid] >= 0.001 else wr) for uid, wr in win_rate.items()}
+    models_to_keep = set(sorted(model_prioritization, key=model_prioritization.get, reverse=True)[:sample_min])
+    if len(models_to_keep) < sample_min:
+        for uid in sorted(scores, key=scores.get):
+            if len(models_to_keep) >= sample_min:
+                break
+            models_to_keep.add(uid)
+    keep.append({"models": [{"uid": u, "loss": repr(scores[u])} for u in uids], "competitive": competitive,
+                 "win_rates": {str(u): repr(w) for u, w in win_rate.items()}, "weights": weights,
+                 "sample_min": sample_min, "keep": sorted(models_to_keep)})
+
+json.dump({"keep": keep, "retry": retry, "histories": histories, "iterators": iterators, "top_miners": top}, sys.stdout, separators=(",", ":"))
