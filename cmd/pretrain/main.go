@@ -28,6 +28,9 @@ type cli struct {
 	Log logFlags `embed:"" prefix:"log."`
 
 	Rank rankCmd `cmd:"" help:"Rank a step's scores by hand: competitive uids, wins, win rates and weights."`
+
+	Data       dataCmd       `cmd:"" help:"Show what validators read: seeded dataset pages and packed batches."`
+	Dataserver dataserverCmd `cmd:"" help:"Serve local JSON-lines datasets with the datasets-server /rows and /size API."`
 }
 
 type logFlags struct {

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"os"
+
+	"github.com/pretrain/pretrain/dataset"
+)
+
+// dataCmd groups the commands that show what validators read: `pretrain data pages` and
+// `pretrain data batches`.
+type dataCmd struct {
+	Pages   dataPagesCmd   `cmd:"" help:"Print the pages the reference loader draws for a seed, as JSON."`
+	Batches dataBatchesCmd `cmd:"" help:"Fetch, tokenize and pack a loader's pages; write the selected batches as JSON."`
+}
+
+// dataFlags are shared by both data commands.
+type dataFlags struct {
+	Dataset   string `required:"" help:"Loader: falcon, fineweb, fineweb-edu2, stack-v1, stack-v2, pes2ox, finemath-3plus, infiwebmath-3plus (or its HF dataset name or id)."`
+	Seed      string `help:"Seed, a decimal integer (Python random.seed)." xor:"seed"`
+	BlockHash string `name:"block-hash" help:"Sync block hash (0x...); seed = int(sha256(hash).hexdigest(), 16)." xor:"seed"`
+	NumPages  int    `name:"num-pages" default:"1" help:"Pages to draw (num_pages)."`
+	Endpoint  string `default:"https://datasets-server.huggingface.co" help:"Datasets-server base URL (a local 'pretrain dataserver' works)."`
+}
+
+func (f *dataFlags) seed() (*big.Int, error) {
+	switch {
+	case f.BlockHash != "":
+		return dataset.SeedFromBlockHash(f.BlockHash), nil
+	case f.Seed != "":
+		v, ok := new(big.Int).SetString(f.Seed, 10)
+		if !ok {
+			return nil, fmt.Errorf("%w: --seed %q is not a decimal integer", errUsage, f.Seed)
+		}
+		return v, nil
+	}
+	return nil, fmt.Errorf("%w: give --seed or --block-hash", errUsage)
+}
+
+// client reads HF_TOKEN from the environment; it is sent only to the endpoint.
+func (f *dataFlags) client() (*dataset.Client, error) {
+	return dataset.NewClient(dataset.ClientConfig{Endpoint: f.Endpoint, Token: os.Getenv("HF_TOKEN")})
+}
+
+type dataPagesCmd struct {
+	dataFlags
+}
+
+func (c *dataPagesCmd) Run(ctx context.Context, e *env) error {
+	spec, err := dataset.SpecByName(c.Dataset)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	seed, err := c.seed()
+	if err != nil {
+		return err
+	}
+	client, err := c.client()
+	if err != nil {
+		return err
+	}
+	pages, err := dataset.PlanPages(ctx, client, spec, seed, c.NumPages)
+	if err != nil {
+		return err
+	}
+	type page struct {
+		dataset.Page
+		Name string `json:"name"`
+	}
+	out := struct {
+		Dataset string `json:"dataset"`
+		Seed    string `json:"seed"`
+		Pages   []page `json:"pages"`
+	}{Dataset: spec.Dataset, Seed: seed.String(), Pages: []page{}}
+	for _, p := range pages {
+		out.Pages = append(out.Pages, page{p, spec.PageName(p)})
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// tokenizerByName resolves --tokenizer. The tokenizer package is wired here by the lead
+// (dataset depends only on its own dataset.Tokenizer interface); until then it is nil.
+var tokenizerByName func(name string) (dataset.Tokenizer, error)
+
+type dataBatchesCmd struct {
+	dataFlags
+	Tokenizer string `required:"" help:"Tokenizer name, e.g. Xenova/gpt-4 or gpt2."`
+	SeqLen    int    `name:"seq-len" default:"4096" help:"Sequence length L."`
+	BatchSize int    `name:"batch-size" default:"1" help:"Rows per batch."`
+	Unpacked  bool   `help:"pack_samples=False: pad each document with EOS to a multiple of L."`
+	Out       string `required:"" type:"path" help:"Output file: a JSON array of sequences (arrays of token ids)."`
+	CacheDir  string `name:"cache-dir" type:"path" help:"Keep fetched pages here and reuse them."`
+}
+
+func (c *dataBatchesCmd) Run(ctx context.Context, e *env) error {
+	spec, err := dataset.SpecByName(c.Dataset)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	seed, err := c.seed()
+	if err != nil {
+		return err
+	}
+	if tokenizerByName == nil {
+		return fmt.Errorf("tokenizer %s: no tokenizer package is wired into this build", c.Tokenizer)
+	}
+	tok, err := tokenizerByName(c.Tokenizer)
+	if err != nil {
+		return err
+	}
+	client, err := c.client()
+	if err != nil {
+		return err
+	}
+	var src dataset.Source = client
+	if c.CacheDir != "" {
+		if src, err = dataset.NewCache(client, c.CacheDir, 0, e.log); err != nil {
+			return err
+		}
+	}
+	l := &dataset.Loader{Spec: spec, Source: src, Tokenizer: tok, HFToken: client.HasToken(),
+		SeqLen: c.SeqLen, BatchSize: c.BatchSize, NumPages: c.NumPages, Unpacked: c.Unpacked, Log: e.log}
+	if spec.S3Content {
+		if l.Blobs, err = dataset.NewSoftwareHeritage(dataset.SoftwareHeritageConfig{
+			AccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"), SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY")}); err != nil {
+			return err
+		}
+	}
+	batches, res, err := l.EvalBatches(ctx, seed)
+	if err != nil {
+		return err
+	}
+	if err := dataset.WriteBatchesFile(c.Out, batches); err != nil {
+		return err
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(map[string]any{
+		"dataset": spec.Dataset, "seed": seed.String(), "pages": res.PageNames,
+		"tokens": len(res.Tokens), "batches": len(batches), "out": c.Out,
+	})
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pretrain/pretrain/competition"
+
+	"github.com/pretrain/pretrain/dataset"
+	"github.com/pretrain/pretrain/dataset/dataserver"
+)
+
+type byteTok struct{}
+
+func (byteTok) Encode(s string, _ bool) []int32 {
+	ids := make([]int32, len(s))
+	for i := range len(s) {
+		ids[i] = int32(s[i])
+	}
+	return ids
+}
+func (byteTok) EOS() int32 { return 0 }
+
+func localDataserver(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, sp := range []struct{ rel, field string }{
+		{"tiiuae/falcon-refinedweb/default/train.jsonl", "content"},
+		{"HuggingFaceFW/fineweb/CC-MAIN-1/train.jsonl", "text"},
+		{"HuggingFaceFW/fineweb/CC-MAIN-2/train.jsonl", "text"},
+	} {
+		var b strings.Builder
+		for i := range 300 {
+			fmt.Fprintf(&b, "{%q: \"document number %d\"}\n", sp.field, i)
+		}
+		p := filepath.Join(dir, filepath.FromSlash(sp.rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := dataserver.Open(dir, dataserver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(hs.Close)
+	return hs.URL
+}
+
+func TestDataPages(t *testing.T) {
+	out, _, err := runCLI(t, "data", "pages", "--dataset", "falcon", "--block-hash",
+		"0xa97f42f48fddd14f4c7443b46f9961a227c9a699e60f74dd08346713ba5dcd4c", "--num-pages", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sn9-spec.md section 9: the Falcon pages of this block hash.
+	for _, want := range []string{`"offset": 924215259`, `"offset": 593202412`, `"offset": 449899526`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %s:\n%s", want, out)
+		}
+	}
+	url := localDataserver(t)
+	out, _, err = runCLI(t, "data", "pages", "--dataset", "fineweb", "--seed", "1", "--num-pages", "4", "--endpoint", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ Pages []struct{ Name string } }
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got.Pages) != 4 || !strings.HasPrefix(got.Pages[0].Name, "CC-MAIN-") {
+		t.Errorf("fineweb pages: %v\n%s", err, out)
+	}
+	if _, _, err := runCLI(t, "data", "pages", "--dataset", "falcon"); err == nil {
+		t.Error("no seed: want error")
+	}
+	if _, _, err := runCLI(t, "data", "pages", "--dataset", "nope", "--seed", "1"); err == nil {
+		t.Error("unknown dataset: want error")
+	}
+}
+
+func TestDataBatches(t *testing.T) {
+	url := localDataserver(t)
+	outFile := filepath.Join(t.TempDir(), "batches.json")
+	args := []string{"data", "batches", "--dataset", "fineweb", "--seed", "7", "--num-pages", "2", "--endpoint", url,
+		"--tokenizer", "bytes", "--seq-len", "64", "--out", outFile, "--cache-dir", filepath.Join(t.TempDir(), "cache")}
+	if _, _, err := runCLI(t, args...); err == nil {
+		t.Error("no tokenizer wired: want error")
+	}
+	tokenizerByName = func(string) (dataset.Tokenizer, error) { return byteTok{}, nil }
+	t.Cleanup(func() { tokenizerByName = nil })
+	out, _, err := runCLI(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(outFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs [][]int32
+	if err := json.Unmarshal(data, &seqs); err != nil {
+		t.Fatal(err)
+	}
+	// 2 pages x 50 rows of ~20 bytes + EOS: about 2,000 tokens, so 31 windows of 64, cut to 50.
+	if len(seqs) < 20 || len(seqs) > competition.MaxBatchesPerDataset {
+		t.Errorf("%d sequences", len(seqs))
+	}
+	for _, s := range seqs {
+		if len(s) != 64 {
+			t.Fatalf("sequence of %d ids, want 64", len(s))
+		}
+	}
+	if !strings.Contains(out, `"batches"`) {
+		t.Errorf("summary lacks batches: %s", out)
+	}
+}

@@ -1,0 +1,179 @@
+package dataset
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pretrain/pretrain/internal/atomicfile"
+)
+
+// DefaultCacheBytes bounds the page cache on disk.
+const DefaultCacheBytes = 2 << 30
+
+// cacheVersion is stored in every entry; entries of another version are ignored.
+const cacheVersion = 1
+
+// Cache is a Source that keeps validated /rows pages on disk, keyed by (dataset, config,
+// split, offset, length), so a retried step or a second validator reuses them. /size is
+// never cached: its row counts change and the reference re-reads them every round.
+// Entries are written atomically; the least recently used are removed past MaxBytes.
+type Cache struct {
+	src      Source
+	dir      string
+	maxBytes int64
+	log      *slog.Logger
+	mu       sync.Mutex // serializes eviction
+}
+
+var _ Source = (*Cache)(nil)
+
+// NewCache returns a cache in dir (created 0700) in front of src. maxBytes 0 means
+// DefaultCacheBytes.
+func NewCache(src Source, dir string, maxBytes int64, log *slog.Logger) (*Cache, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("page cache %s: %w", dir, err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Cache{src: src, dir: dir, maxBytes: cmp.Or(maxBytes, DefaultCacheBytes), log: log.With("component", "dataset_cache")}, nil
+}
+
+// HasToken forwards to the wrapped source.
+func (c *Cache) HasToken() bool {
+	t, ok := c.src.(interface{ HasToken() bool })
+	return ok && t.HasToken()
+}
+
+type cacheEntry struct {
+	Version int       `json:"version"`
+	Dataset string    `json:"dataset"`
+	Config  string    `json:"config"`
+	Split   string    `json:"split"`
+	Offset  int64     `json:"offset"`
+	Length  int       `json:"length"`
+	Page    *RowsPage `json:"page"`
+}
+
+func (c *Cache) path(r RowsRequest) string {
+	key := strings.Join([]string{r.Dataset, r.Config, r.Split, strconv.FormatInt(r.Offset, 10), strconv.Itoa(r.Length)}, "\x00")
+	sum := sha256.Sum256([]byte(key))
+	return filepath.Join(c.dir, hex.EncodeToString(sum[:])+".json")
+}
+
+// Rows returns the cached page or fetches, validates and stores it.
+func (c *Cache) Rows(ctx context.Context, r RowsRequest) (*RowsPage, error) {
+	p := c.path(r)
+	if page, ok := c.read(p, r); ok {
+		return page, nil
+	}
+	page, err := c.src.Rows(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.write(p, r, page); err != nil {
+		c.log.Warn("page cache write failed", "err", err)
+	}
+	return page, nil
+}
+
+// Size is never cached.
+func (c *Cache) Size(ctx context.Context, dataset string) (*Size, error) {
+	return c.src.Size(ctx, dataset)
+}
+
+func (c *Cache) read(p string, r RowsRequest) (*RowsPage, bool) {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, false
+	}
+	var e cacheEntry
+	if err := json.Unmarshal(data, &e); err != nil || e.Version != cacheVersion || e.Page == nil ||
+		e.Dataset != r.Dataset || e.Config != r.Config || e.Split != r.Split || e.Offset != r.Offset || e.Length != r.Length ||
+		len(e.Page.Rows) > r.Length {
+		c.log.Warn("page cache entry unusable, refetching", "path", p)
+		return nil, false
+	}
+	now := time.Now()
+	_ = os.Chtimes(p, now, now) // recency for eviction
+	return e.Page, true
+}
+
+func (c *Cache) write(p string, r RowsRequest, page *RowsPage) error {
+	data, err := json.Marshal(cacheEntry{Version: cacheVersion, Dataset: r.Dataset, Config: r.Config, Split: r.Split, Offset: r.Offset, Length: r.Length, Page: page})
+	if err != nil {
+		return err
+	}
+	if int64(len(data)) > c.maxBytes {
+		return nil // larger than the whole cache: not worth keeping
+	}
+	if err := atomicfile.WriteFile(p, data, 0o600); err != nil {
+		return fmt.Errorf("page cache: %w", err)
+	}
+	return c.evict()
+}
+
+// evict removes the least recently used entries until the cache fits in maxBytes.
+func (c *Cache) evict() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	type file struct {
+		path string
+		size int64
+		mod  time.Time
+	}
+	var files []file
+	var total int64
+	err := filepath.WalkDir(c.dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != c.dir {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(d.Name(), ".json") {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil // removed meanwhile
+		}
+		files = append(files, file{path, info.Size(), info.ModTime()})
+		total += info.Size()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("page cache scan: %w", err)
+	}
+	if total <= c.maxBytes {
+		return nil
+	}
+	slices.SortFunc(files, func(a, b file) int { return a.mod.Compare(b.mod) })
+	for _, f := range files {
+		if total <= c.maxBytes {
+			break
+		}
+		if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("page cache evict: %w", err)
+		}
+		total -= f.size
+	}
+	return nil
+}
