@@ -7,6 +7,8 @@ import (
 	"math/big"
 	"os"
 
+	"github.com/pretrain/pretrain/tokenizer"
+
 	"github.com/pretrain/pretrain/dataset"
 )
 
@@ -83,10 +85,6 @@ func (c *dataPagesCmd) Run(ctx context.Context, e *env) error {
 	return enc.Encode(out)
 }
 
-// tokenizerByName resolves --tokenizer. The tokenizer package is wired here by the lead
-// (dataset depends only on its own dataset.Tokenizer interface); until then it is nil.
-var tokenizerByName func(name string) (dataset.Tokenizer, error)
-
 type dataBatchesCmd struct {
 	dataFlags
 	Tokenizer string `required:"" help:"Tokenizer name, e.g. Xenova/gpt-4 or gpt2."`
@@ -106,10 +104,7 @@ func (c *dataBatchesCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	if tokenizerByName == nil {
-		return fmt.Errorf("tokenizer %s: no tokenizer package is wired into this build", c.Tokenizer)
-	}
-	tok, err := tokenizerByName(c.Tokenizer)
+	tok, err := tokenizer.Load(c.Tokenizer)
 	if err != nil {
 		return err
 	}

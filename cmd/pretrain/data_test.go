@@ -6,25 +6,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/pretrain/pretrain/competition"
-
-	"github.com/pretrain/pretrain/dataset"
 	"github.com/pretrain/pretrain/dataset/dataserver"
 )
-
-type byteTok struct{}
-
-func (byteTok) Encode(s string, _ bool) []int32 {
-	ids := make([]int32, len(s))
-	for i := range len(s) {
-		ids[i] = int32(s[i])
-	}
-	return ids
-}
-func (byteTok) EOS() int32 { return 0 }
 
 func localDataserver(t *testing.T) string {
 	t.Helper()
@@ -89,12 +76,12 @@ func TestDataBatches(t *testing.T) {
 	url := localDataserver(t)
 	outFile := filepath.Join(t.TempDir(), "batches.json")
 	args := []string{"data", "batches", "--dataset", "fineweb", "--seed", "7", "--num-pages", "2", "--endpoint", url,
-		"--tokenizer", "bytes", "--seq-len", "64", "--out", outFile, "--cache-dir", filepath.Join(t.TempDir(), "cache")}
-	if _, _, err := runCLI(t, args...); err == nil {
-		t.Error("no tokenizer wired: want error")
+		"--tokenizer", "gpt2", "--seq-len", "64", "--out", outFile, "--cache-dir", filepath.Join(t.TempDir(), "cache")}
+	bad := slices.Clone(args)
+	bad[slices.Index(bad, "gpt2")] = "no/such-tokenizer"
+	if _, _, err := runCLI(t, bad...); err == nil {
+		t.Error("unknown tokenizer: want error")
 	}
-	tokenizerByName = func(string) (dataset.Tokenizer, error) { return byteTok{}, nil }
-	t.Cleanup(func() { tokenizerByName = nil })
 	out, _, err := runCLI(t, args...)
 	if err != nil {
 		t.Fatal(err)
@@ -107,13 +94,19 @@ func TestDataBatches(t *testing.T) {
 	if err := json.Unmarshal(data, &seqs); err != nil {
 		t.Fatal(err)
 	}
-	// 2 pages x 50 rows of ~20 bytes + EOS: about 2,000 tokens, so 31 windows of 64, cut to 50.
-	if len(seqs) < 20 || len(seqs) > competition.MaxBatchesPerDataset {
+	// 2 pages x 50 rows of "document number N" (3-4 gpt2 tokens) + EOS: 400 to 500 tokens, so
+	// 6 or 7 windows of 64.
+	if len(seqs) < 6 || len(seqs) > 7 {
 		t.Errorf("%d sequences", len(seqs))
 	}
 	for _, s := range seqs {
 		if len(s) != 64 {
 			t.Fatalf("sequence of %d ids, want 64", len(s))
+		}
+		for _, id := range s {
+			if id < 0 || id > 50256 {
+				t.Fatalf("id %d outside gpt2's vocabulary", id)
+			}
 		}
 	}
 	if !strings.Contains(out, `"batches"`) {

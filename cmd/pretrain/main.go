@@ -31,6 +31,7 @@ type cli struct {
 
 	Data       dataCmd       `cmd:"" help:"Show what validators read: seeded dataset pages and packed batches."`
 	Dataserver dataserverCmd `cmd:"" help:"Serve local JSON-lines datasets with the datasets-server /rows and /size API."`
+	Tokenize   tokenizeCmd   `cmd:"" help:"Encode stdin to token ids as JSON, or decode ids (--decode), as Hugging Face tokenizers do."`
 }
 
 type logFlags struct {
