@@ -42,6 +42,8 @@ type Spec struct {
 	FineWebStyle bool
 	// RequiresAuth sends Authorization: Bearer HF_TOKEN on /rows (and needs the token).
 	RequiresAuth bool
+	// TextOnly loaders read row["text"] with no fallback to row["content"] (the FineWeb ones).
+	TextOnly bool
 	// S3Content rows carry blob_id + src_encoding; text is fetched from Software Heritage.
 	S3Content bool
 }
@@ -56,8 +58,8 @@ const (
 // Specs lists every text loader of the reference, by ID.
 var Specs = []Spec{
 	{ID: competition.DatasetFalcon, Name: "falcon", Dataset: "tiiuae/falcon-refinedweb", Config: "default", Split: "train", MaxPages: 968000015},
-	{ID: competition.DatasetFineWeb, Name: "fineweb", Dataset: "HuggingFaceFW/fineweb", Config: "default", Split: "train", FineWebStyle: true},
-	{ID: competition.DatasetFineWeb2, Name: "fineweb-edu2", Dataset: "HuggingFaceFW/fineweb-edu-score-2", Config: "default", Split: "train", FineWebStyle: true},
+	{ID: competition.DatasetFineWeb, Name: "fineweb", Dataset: "HuggingFaceFW/fineweb", Config: "default", Split: "train", FineWebStyle: true, TextOnly: true},
+	{ID: competition.DatasetFineWeb2, Name: "fineweb-edu2", Dataset: "HuggingFaceFW/fineweb-edu-score-2", Config: "default", Split: "train", FineWebStyle: true, TextOnly: true},
 	{ID: competition.DatasetStack1, Name: "stack-v1", Dataset: "bigcode/the-stack-dedup", Config: "default", Split: "train", MaxPages: 236655813, RequiresAuth: true},
 	{ID: competition.DatasetStack2, Name: "stack-v2", Dataset: "bigcode/the-stack-v2-dedup", Config: "default", Split: "train", MaxPages: 5_451_114_734, RequiresAuth: true, S3Content: true},
 	{ID: competition.DatasetPes2oX, Name: "pes2ox", Dataset: "laion/Pes2oX-fulltext", Config: "pes2ov2", Split: "train", MaxPages: 8242000},

@@ -299,11 +299,11 @@ func (l *Loader) rowTexts(ctx context.Context, rows []Row) ([]string, error) {
 	return texts, nil
 }
 
-// rowText is _get_content_from_row: row["text"] for FineWeb-style loaders, otherwise
+// rowText is _get_content_from_row: row["text"] for the FineWeb loaders, otherwise
 // row.get("text", row.get("content")).
 func (l *Loader) rowText(r Row) (string, error) {
 	key := "text"
-	if _, ok := r["text"]; !ok && !l.Spec.FineWebStyle {
+	if _, ok := r["text"]; !ok && !l.Spec.TextOnly {
 		key = "content"
 	}
 	raw, ok := r[key]

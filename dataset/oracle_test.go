@@ -147,6 +147,7 @@ func writeDemoLayout(t testing.TB, rows [][]byte) string {
 	write("tiiuae/falcon-refinedweb/default/train.jsonl.gz", rows, true)
 	write("HuggingFaceFW/fineweb/CC-MAIN-A/train.jsonl", fineweb, false)
 	write("HuggingFaceFW/fineweb/CC-MAIN-B/train.jsonl.gz", fineweb[20:], true)
+	write("pretrain/demo-corpus/demo/train.jsonl.gz", rows, true)
 	return dir
 }
 
