@@ -27,7 +27,10 @@ func main() {
 type cli struct {
 	Log logFlags `embed:"" prefix:"log."`
 
-	Rank rankCmd `cmd:"" help:"Rank a step's scores by hand: competitive uids, wins, win rates and weights."`
+	Rank      rankCmd      `cmd:"" help:"Rank a step's scores by hand: competitive uids, wins, win rates and weights."`
+	Hash      hashCmd      `cmd:"" help:"Print a model directory's hash (and secure hash with --hotkey) as JSON."`
+	Hub       hubCmd       `cmd:"" help:"Hugging Face Hub client: upload, info, download."`
+	Hubserver hubserverCmd `cmd:"" help:"Serve a local model hub (the Hugging Face Hub API subset) from a directory."`
 
 	Data       dataCmd       `cmd:"" help:"Show what validators read: seeded dataset pages and packed batches."`
 	Dataserver dataserverCmd `cmd:"" help:"Serve local JSON-lines datasets with the datasets-server /rows and /size API."`

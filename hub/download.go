@@ -1,0 +1,443 @@
+package hub
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Names of the files transformers 4.44 (the version the reference pins) fetches for
+// AutoModelForCausalLM.from_pretrained(use_safetensors=True) and AutoTokenizer.from_pretrained.
+const (
+	configFile       = "config.json"                  // CONFIG_NAME: required
+	generationFile   = "generation_config.json"       // GENERATION_CONFIG_NAME: optional
+	weightsFile      = "model.safetensors"            // SAFE_WEIGHTS_NAME, tried first
+	weightsIndexFile = "model.safetensors.index.json" // SAFE_WEIGHTS_INDEX_NAME, if no single file
+)
+
+// tokenizerFiles are the tokenizer files fetched when present: tokenizer_config.json, the
+// additional files of PreTrainedTokenizerBase (added_tokens.json, special_tokens_map.json) and
+// the vocab_files_names of the fast tokenizers SN9 models use (GPT-2/BPE: vocab.json,
+// merges.txt, tokenizer.json; Llama/SentencePiece: tokenizer.model).
+var tokenizerFiles = []string{
+	"tokenizer_config.json", "tokenizer.json", "special_tokens_map.json", "added_tokens.json",
+	"vocab.json", "merges.txt", "tokenizer.model",
+}
+
+// LoaderFiles returns the files of info that the reference's loader downloads, and so the
+// files the model hash covers (sn9-spec.md section 5): config.json, generation_config.json if
+// present, model.safetensors or else model.safetensors.index.json and the shards its
+// weight_map names, and the tokenizer files present. index is the content of the index file;
+// it is needed only when info has no model.safetensors (see [NeedsIndex]).
+func LoaderFiles(info *ModelInfo, index []byte) ([]RepoFile, error) {
+	var out []RepoFile
+	add := func(name string, required bool) error {
+		f := info.File(name)
+		if f == nil {
+			if required {
+				return fmt.Errorf("%s: %w", name, ErrEntryNotFound)
+			}
+			return nil
+		}
+		if !slices.ContainsFunc(out, func(g RepoFile) bool { return g.Path == name }) {
+			out = append(out, *f)
+		}
+		return nil
+	}
+	if err := add(configFile, true); err != nil {
+		return nil, err
+	}
+	_ = add(generationFile, false)
+	switch {
+	case info.File(weightsFile) != nil:
+		_ = add(weightsFile, true)
+	case info.File(weightsIndexFile) != nil:
+		_ = add(weightsIndexFile, true)
+		shards, err := parseIndex(index)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range shards {
+			if err := add(s, true); err != nil {
+				return nil, fmt.Errorf("shard named by %s: %w", weightsIndexFile, err)
+			}
+		}
+	default:
+		return nil, fmt.Errorf("no %s or %s: %w", weightsFile, weightsIndexFile, ErrEntryNotFound)
+	}
+	for _, name := range tokenizerFiles {
+		_ = add(name, false)
+	}
+	return out, nil
+}
+
+// NeedsIndex reports whether LoaderFiles needs the safetensors index's content.
+func NeedsIndex(info *ModelInfo) bool {
+	return info.File(weightsFile) == nil && info.File(weightsIndexFile) != nil
+}
+
+// parseIndex returns the distinct shard names of a safetensors index, sorted, as transformers'
+// get_checkpoint_shard_files does (sorted(set(weight_map.values()))).
+func parseIndex(b []byte) ([]string, error) {
+	var idx struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if err := json.Unmarshal(b, &idx); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", weightsIndexFile, err)
+	}
+	if len(idx.WeightMap) == 0 {
+		return nil, fmt.Errorf("parse %s: empty weight_map", weightsIndexFile)
+	}
+	set := map[string]bool{}
+	for _, s := range idx.WeightMap {
+		if err := ValidatePath(s); err != nil {
+			return nil, fmt.Errorf("parse %s: %w", weightsIndexFile, err)
+		}
+		set[s] = true
+	}
+	if len(set) > maxFiles {
+		return nil, fmt.Errorf("parse %s: %d shards, over %d", weightsIndexFile, len(set), maxFiles)
+	}
+	shards := make([]string, 0, len(set))
+	for s := range set {
+		shards = append(shards, s)
+	}
+	slices.Sort(shards)
+	return shards, nil
+}
+
+// PartialSuffix names the staging directory of a download in progress, beside its destination.
+const PartialSuffix = ".partial"
+
+// Download fetches the loader files of repo at commit (see [LoaderFiles]) into the directory
+// dest, which must not exist. It first fetches the model info and refuses the repo, before any
+// weight byte is fetched, if the sum of all its files' sizes exceeds maxBytes (when maxBytes >
+// 0), as the reference does. Files are staged in dest+PartialSuffix, resumed from there after
+// an interruption, checked against the announced size and hash (sha256 for LFS files, the git
+// blob id for others), and the staging directory is renamed to dest only once every file
+// passed: a partial download is never found at dest.
+func (c *Client) Download(ctx context.Context, repo, commit, dest string, maxBytes int64) error {
+	if err := ValidateRepoID(repo); err != nil {
+		return fmt.Errorf("download: %w", err)
+	}
+	if err := ValidateCommit(commit); err != nil {
+		return fmt.Errorf("download %s: %w", repo, err)
+	}
+	if _, err := os.Lstat(dest); err == nil {
+		return fmt.Errorf("download %s: %s already exists", repo, dest)
+	}
+	info, err := c.ModelInfo(ctx, repo, commit)
+	if err != nil {
+		return fmt.Errorf("download %s@%s: %w", repo, commit, err)
+	}
+	if info.SHA != commit {
+		return fmt.Errorf("download %s: revision %s resolved to %s: %w", repo, commit, info.SHA, ErrRevisionNotFound)
+	}
+	if total := info.TotalSize(); maxBytes > 0 && total > maxBytes {
+		return fmt.Errorf("download %s@%s: size %d bytes over the limit of %d: %w", repo, commit, total, maxBytes, ErrTooLarge)
+	}
+	staging := dest + PartialSuffix
+	if err := mkdirNoLink(staging); err != nil {
+		return fmt.Errorf("download %s: %w", repo, err)
+	}
+	prog := newProgress(c.progress, "download "+repo)
+	var index []byte
+	if NeedsIndex(info) {
+		f := info.File(weightsIndexFile)
+		if f.Size > maxIndexBytes {
+			return fmt.Errorf("download %s: %s is %d bytes, over %d", repo, weightsIndexFile, f.Size, maxIndexBytes)
+		}
+		// Not counted in the bar: the loop below counts it when it finds it already there.
+		if err := c.fetchFile(ctx, repo, commit, staging, *f, newProgress(nil, "")); err != nil {
+			return err
+		}
+		if index, err = os.ReadFile(filepath.Join(staging, weightsIndexFile)); err != nil {
+			return fmt.Errorf("download %s: %w", repo, err)
+		}
+	}
+	files, err := LoaderFiles(info, index)
+	if err != nil {
+		return fmt.Errorf("download %s@%s: %w", repo, commit, err)
+	}
+	for _, f := range files {
+		prog.total += f.Size
+	}
+	for _, f := range files {
+		if err := c.fetchFile(ctx, repo, commit, staging, f, prog); err != nil {
+			return err
+		}
+	}
+	prog.finish()
+	if err := pruneExcept(staging, files); err != nil {
+		return fmt.Errorf("download %s: %w", repo, err)
+	}
+	if err := os.Rename(staging, dest); err != nil {
+		return fmt.Errorf("download %s: %w", repo, err)
+	}
+	syncDir(filepath.Dir(dest))
+	c.log.Debug("downloaded", "repo", repo, "revision", commit, "files", len(files))
+	return nil
+}
+
+// mkdirNoLink creates dir (and parents) and checks that dir is a real directory, not a symlink
+// someone planted.
+func mkdirNoLink(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s: not a directory", dir)
+	}
+	return nil
+}
+
+// fetchFile downloads one file into staging, resuming a previous partial file and verifying
+// the result.
+func (c *Client) fetchFile(ctx context.Context, repo, commit, staging string, f RepoFile, prog *progress) error {
+	fail := func(err error) error { return fmt.Errorf("download %s@%s %s: %w", repo, commit, f.Path, err) }
+	final := filepath.Join(staging, filepath.FromSlash(f.Path))
+	if fi, err := os.Lstat(final); err == nil {
+		if fi.Mode().IsRegular() && verifyFile(final, f) == nil {
+			prog.add(f.Size)
+			return nil
+		}
+		if err := os.RemoveAll(final); err != nil {
+			return fail(err)
+		}
+	}
+	for dir := filepath.Dir(final); dir != staging; dir = filepath.Dir(dir) {
+		if fi, err := os.Lstat(dir); err == nil && !fi.IsDir() {
+			return fail(fmt.Errorf("%s: not a directory", dir))
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return fail(err)
+	}
+	part := final + incompleteSuffix
+	out, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return fail(err)
+	}
+	defer out.Close()
+	offset, err := out.Seek(0, io.SeekEnd)
+	if err != nil {
+		return fail(err)
+	}
+	if offset > f.Size {
+		if err := truncate(out); err != nil {
+			return fail(err)
+		}
+		offset = 0
+	}
+	if offset < f.Size {
+		if err := c.get(ctx, repo, commit, f, out, offset, prog); err != nil {
+			return fail(err)
+		}
+	} else {
+		prog.add(f.Size)
+	}
+	if err := out.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := verifyFile(part, f); err != nil {
+		os.Remove(part) // the bytes are wrong: a resume must start over
+		return fail(err)
+	}
+	if err := os.Rename(part, final); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+func truncate(f *os.File) error {
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	_, err := f.Seek(0, io.SeekStart)
+	return err
+}
+
+// get streams the file from offset into out. The URL and headers follow huggingface_hub's
+// hf_hub_url ({endpoint}/{repo}/resolve/{revision}/{quoted filename}) and http_get (Range:
+// bytes=N- to resume). The Hub's metadata headers (X-Repo-Commit, X-Linked-Etag,
+// X-Linked-Size, ETag; read by get_hf_file_metadata) must agree with the model info.
+func (c *Client) get(ctx context.Context, repo, commit string, f RepoFile, out *os.File, offset int64, prog *progress) error {
+	segs := strings.Split(f.Path, "/")
+	for i, s := range segs {
+		segs[i] = urlPathEscape(s)
+	}
+	u := c.url("/"+repo+"/resolve/"+commit+"/"+strings.Join(segs, "/"), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept-Encoding", "identity")
+	if offset > 0 {
+		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+	}
+	first, resp, err := c.do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := checkMetadata(first, commit, f); err != nil {
+		return err
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		if offset > 0 { // the server ignored the range: start over
+			if err := truncate(out); err != nil {
+				return err
+			}
+			offset = 0
+		}
+	case http.StatusPartialContent:
+		if !strings.HasPrefix(resp.Header.Get("Content-Range"), "bytes "+strconv.FormatInt(offset, 10)+"-") {
+			return fmt.Errorf("content-range %q does not start at %d", resp.Header.Get("Content-Range"), offset)
+		}
+	default:
+		return httpError("download", repo, resp)
+	}
+	prog.add(offset)
+	want := f.Size - offset
+	n, err := io.Copy(out, io.LimitReader(prog.reader(resp.Body), want+1))
+	if err != nil {
+		return fmt.Errorf("after %d of %d bytes: %w", offset+n, f.Size, err)
+	}
+	if n > want {
+		os.Remove(out.Name())
+		return fmt.Errorf("server sent more than the announced %d bytes: %w", f.Size, ErrIntegrity)
+	}
+	if n < want {
+		return fmt.Errorf("truncated: got %d of %d bytes: %w", offset+n, f.Size, io.ErrUnexpectedEOF)
+	}
+	return nil
+}
+
+// checkMetadata compares the Hub's file headers with the model info.
+func checkMetadata(h http.Header, commit string, f RepoFile) error {
+	if rc := h.Get("X-Repo-Commit"); rc != "" && rc != commit {
+		return fmt.Errorf("X-Repo-Commit %q, want %s: %w", rc, commit, ErrIntegrity)
+	}
+	if f.LFS != nil {
+		if et := normalizeETag(h.Get("X-Linked-Etag")); et != "" && et != f.LFS.SHA256 {
+			return fmt.Errorf("X-Linked-Etag %q, want %s: %w", et, f.LFS.SHA256, ErrIntegrity)
+		}
+		if ls := h.Get("X-Linked-Size"); ls != "" && ls != strconv.FormatInt(f.Size, 10) {
+			return fmt.Errorf("X-Linked-Size %q, want %d: %w", ls, f.Size, ErrIntegrity)
+		}
+		return nil
+	}
+	if et := normalizeETag(h.Get("ETag")); et != "" && et != f.BlobID {
+		return fmt.Errorf("ETag %q, want %s: %w", et, f.BlobID, ErrIntegrity)
+	}
+	return nil
+}
+
+// normalizeETag strips a weak prefix and quotes, as file_download.py _normalize_etag.
+func normalizeETag(s string) string {
+	return strings.Trim(strings.TrimPrefix(s, "W/"), `"`)
+}
+
+// verifyFile checks a downloaded file's size and hash against the model info.
+func verifyFile(path string, f RepoFile) error {
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	var h hash.Hash
+	want := f.BlobID
+	if f.LFS != nil {
+		h, want = sha256.New(), f.LFS.SHA256
+	} else {
+		h = sha1.New()
+		fmt.Fprintf(h, "blob %d\x00", f.Size) // git's blob id: sha1("blob <size>\0" + content)
+	}
+	n, err := io.Copy(h, in)
+	if err != nil {
+		return err
+	}
+	if n != f.Size {
+		return fmt.Errorf("size %d, want %d: %w", n, f.Size, ErrIntegrity)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return fmt.Errorf("hash %s, want %s: %w", got, want, ErrIntegrity)
+	}
+	return nil
+}
+
+// pruneExcept removes from staging everything but the given files and their parent dirs.
+func pruneExcept(staging string, files []RepoFile) error {
+	keep := map[string]bool{}
+	for _, f := range files {
+		for p := f.Path; p != "."; p = filepath.ToSlash(filepath.Dir(p)) {
+			keep[p] = true
+		}
+	}
+	var stray []string
+	err := filepath.WalkDir(staging, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || path == staging {
+			return err
+		}
+		rel, err := filepath.Rel(staging, path)
+		if err != nil {
+			return err
+		}
+		if !keep[filepath.ToSlash(rel)] {
+			stray = append(stray, path)
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range stray {
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncDir fsyncs a directory so a rename in it is durable; failure only weakens durability.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+// urlPathEscape escapes one path segment like Python's urllib.parse.quote(safe="/") does for
+// a segment: everything but ASCII letters, digits and "_.-~" is percent-encoded.
+func urlPathEscape(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_.-~", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,214 @@
+package hubserver
+
+import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pretrain/pretrain/internal/atomicfile"
+)
+
+// On disk, under Config.Dir (format version 1, JSON, written atomically):
+//
+//	objects/<sha256>                        file contents, regular and LFS alike
+//	repos/<ns>/<name>/repo.json             {"version":1,"private":bool,"head":"<commit>"}
+//	repos/<ns>/<name>/commits/<commit>.json a commit and its whole file list
+//	tmp/                                    uploads in progress
+
+const formatVersion = 1
+
+type repoMeta struct {
+	Version int    `json:"version"`
+	Private bool   `json:"private"`
+	Head    string `json:"head"`
+}
+
+// fileEntry is a file of a commit's tree.
+type fileEntry struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+	LFS    bool   `json:"lfs"`
+}
+
+type commitMeta struct {
+	Version int         `json:"version"`
+	ID      string      `json:"id"`
+	Parent  string      `json:"parent,omitempty"`
+	Summary string      `json:"summary"`
+	Time    time.Time   `json:"time"`
+	Files   []fileEntry `json:"files"`
+}
+
+// lfsPointer is the Git LFS pointer file stored in git for an LFS file; its git blob id is the
+// file's blobId in the model info, as on the Hub.
+func lfsPointer(oid string, size int64) string {
+	return fmt.Sprintf("version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n", oid, size)
+}
+
+// gitBlobID is git's object id of a blob: sha1("blob <size>\0" + content).
+func gitBlobID(r io.Reader, size int64) (string, error) {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", size)
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (s *Server) repoDir(repo string) string {
+	return filepath.Join(s.dir, "repos", filepath.FromSlash(repo))
+}
+
+func (s *Server) objectPath(oid string) string { return filepath.Join(s.dir, "objects", oid) }
+
+func (s *Server) readRepo(repo string) (*repoMeta, error) {
+	var m repoMeta
+	if err := readJSON(filepath.Join(s.repoDir(repo), "repo.json"), &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func (s *Server) readCommit(repo, id string) (*commitMeta, error) {
+	var c commitMeta
+	if err := readJSON(filepath.Join(s.repoDir(repo), "commits", id+".json"), &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeJSON writes v to path atomically: temp file, fsync, rename, fsync the directory.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", " ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, b)
+}
+
+func writeAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, b, 0o644)
+}
+
+// putObject stores r as an object if its sha256 and size are as given (want empty: any),
+// and returns its sha256.
+func (s *Server) putObject(r io.Reader, wantOID string, wantSize int64) (string, error) {
+	tmp, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "obj-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, wantSize+1))
+	if err != nil {
+		return "", err
+	}
+	oid := hex.EncodeToString(h.Sum(nil))
+	if n != wantSize {
+		return "", fmt.Errorf("got %d bytes, want %d", n, wantSize)
+	}
+	if wantOID != "" && oid != wantOID {
+		return "", fmt.Errorf("sha256 %s, want %s", oid, wantOID)
+	}
+	if err := tmp.Sync(); err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(s.objectPath(oid)); err == nil {
+		return oid, nil
+	}
+	if err := os.Rename(tmp.Name(), s.objectPath(oid)); err != nil {
+		return "", err
+	}
+	return oid, nil
+}
+
+// objectSize returns the size of a stored object, or an error if it is missing.
+func (s *Server) objectSize(oid string) (int64, error) {
+	fi, err := os.Stat(s.objectPath(oid))
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// newCommitID derives a 40-hex id from the commit's content, like git (which hashes the tree,
+// parent, author time and message).
+func newCommitID(c *commitMeta) string {
+	b, _ := json.Marshal(struct {
+		Parent, Summary string
+		Time            time.Time
+		Files           []fileEntry
+	}{c.Parent, c.Summary, c.Time, c.Files})
+	sum := sha1.Sum(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// errTreeConflict reports a file that would also be a directory.
+var errTreeConflict = errors.New("a path is both a file and a directory")
+
+// checkTree rejects trees where one path is a prefix directory of another.
+func checkTree(files []fileEntry) error {
+	set := map[string]bool{}
+	for _, f := range files {
+		set[f.Path] = true
+	}
+	for _, f := range files {
+		for dir := f.Path; ; {
+			i := strings.LastIndexByte(dir, '/')
+			if i < 0 {
+				break
+			}
+			dir = dir[:i]
+			if set[dir] {
+				return fmt.Errorf("%q and %q: %w", dir, f.Path, errTreeConflict)
+			}
+		}
+	}
+	return nil
+}
+
+func sortFiles(files []fileEntry) {
+	slices.SortFunc(files, func(a, b fileEntry) int { return strings.Compare(a.Path, b.Path) })
+}
+
+// initDirs creates the store's directories and checks its format.
+func initDirs(dir string) error {
+	for _, d := range []string{"objects", "repos", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	// Leftover uploads of a crashed server are garbage.
+	return filepath.WalkDir(filepath.Join(dir, "tmp"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			os.Remove(p)
+		}
+		return nil
+	})
+}
