@@ -1,0 +1,29 @@
+package localchain
+
+import (
+	"testing"
+
+	"github.com/pretrain/pretrain/chain/chaintest"
+)
+
+func TestConformance(t *testing.T) {
+	chaintest.Run(t, func(t *testing.T) chaintest.Harness {
+		c, _ := openManual(t)
+		ctx := t.Context()
+		if err := c.CreateSubnet(ctx, 9, SubnetConfig{Tempo: 3}); err != nil {
+			t.Fatal(err)
+		}
+		v, m, cold := key(t, "//Validator"), key(t, "//Miner"), key(t, "//Cold")
+		for _, k := range []string{v.SS58(), m.SS58()} {
+			if _, err := c.Register(ctx, 9, k, cold.SS58()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.AddStake(ctx, v.SS58(), cold.SS58(), 1e9); err != nil {
+			t.Fatal(err)
+		}
+		mustAdvance(t, c, 4) // an epoch gives the validator its permit
+		return chaintest.Harness{Chain: c, NetUID: 9, Validator: v, Miner: m,
+			Advance: func(t *testing.T, n int) { mustAdvance(t, c, int64(n)) }}
+	})
+}

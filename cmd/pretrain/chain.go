@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/pretrain/pretrain/chain"
+	"github.com/pretrain/pretrain/chain/localchain"
+	"github.com/pretrain/pretrain/wallet"
+)
+
+type chainCmd struct {
+	Init       chainInitCmd       `cmd:"" help:"Create a local chain file and a subnet on it."`
+	Register   chainRegisterCmd   `cmd:"" help:"Register a wallet's hotkey on a subnet of the local chain."`
+	Stake      chainStakeCmd      `cmd:"" help:"Add stake to a wallet's hotkey on the local chain."`
+	Metagraph  chainMetagraphCmd  `cmd:"" help:"Print a subnet's metagraph from the local chain."`
+	Commitment chainCommitmentCmd `cmd:"" help:"Print a hotkey's commitment, or commit data with --set."`
+	Advance    chainAdvanceCmd    `cmd:"" help:"Produce blocks now (running the epochs due)."`
+}
+
+type chainFlags struct {
+	Path string `name:"chain.path" default:"localchain.db" help:"Local chain SQLite file."`
+}
+
+func (f chainFlags) open(ctx context.Context, e *env) (*localchain.Chain, error) {
+	if !localchain.Exists(f.Path) {
+		return nil, fmt.Errorf("%w: no local chain at %s (run pretrain chain init)", errUsage, f.Path)
+	}
+	return localchain.Open(ctx, localchain.Config{Path: f.Path, Logger: e.log})
+}
+
+type chainInitCmd struct {
+	chainFlags `embed:""`
+	NetUID     uint16        `name:"netuid" default:"9" help:"Subnet to create."`
+	Tempo      uint16        `default:"360" help:"Blocks between epochs."`
+	MaxUIDs    uint16        `name:"max-uids" default:"256" help:"Subnet size."`
+	Validators uint16        `name:"max-validators" default:"64" help:"Validator permits."`
+	BlockTime  time.Duration `name:"block-time" default:"12s" help:"Block interval of the wall clock."`
+	Manual     bool          `help:"Blocks advance only with pretrain chain advance."`
+	RateLimit  int64         `name:"weights-rate-limit" default:"100" help:"Blocks between weight settings of one hotkey (0: none)."`
+	Yuma3      bool          `name:"yuma3" help:"Use Yuma3 bonds (subtensor's Yuma3On)."`
+	Liquid     bool          `name:"liquid-alpha" help:"Use liquid alpha for the bonds' EMA (subtensor's LiquidAlphaOn)."`
+}
+
+func (c *chainInitCmd) Run(ctx context.Context, e *env) error {
+	lc, err := localchain.Open(ctx, localchain.Config{Path: c.Path, BlockTime: c.BlockTime, Manual: c.Manual, Logger: e.log})
+	if err != nil {
+		return err
+	}
+	defer lc.Close()
+	if c.RateLimit < 0 {
+		return fmt.Errorf("%w: negative --weights-rate-limit", errUsage)
+	}
+	cfg := localchain.SubnetConfig{Tempo: c.Tempo, MaxUIDs: c.MaxUIDs, MaxValidators: c.Validators,
+		WeightsRateLimit: uint64(c.RateLimit), NoWeightsRateLimit: c.RateLimit == 0,
+		Yuma3: c.Yuma3, LiquidAlpha: c.Liquid}
+	if err := lc.CreateSubnet(ctx, c.NetUID, cfg); err != nil && !errors.Is(err, localchain.ErrSubnetExists) {
+		return err
+	}
+	info, err := lc.Info(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "local chain %s: head %d, subnets %v\n", c.Path, info.Head, info.Subnets)
+	return nil
+}
+
+type chainRegisterCmd struct {
+	chainFlags  `embed:""`
+	walletFlags `embed:""`
+	NetUID      uint16 `name:"netuid" default:"9" help:"Subnet."`
+}
+
+func (c *chainRegisterCmd) Run(ctx context.Context, e *env) error {
+	hot, cold, err := walletKeys(c.walletFlags)
+	if err != nil {
+		return err
+	}
+	lc, err := c.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer lc.Close()
+	uid, err := lc.Register(ctx, c.NetUID, hot.SS58(), cold.SS58())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "registered %s on subnet %d as uid %d\n", hot.SS58(), c.NetUID, uid)
+	return nil
+}
+
+// walletKeys loads a wallet's hotkey and public coldkey.
+func walletKeys(f walletFlags) (hot, cold *wallet.Keypair, err error) {
+	w := f.wallet()
+	if hot, err = w.HotkeyPair(); err != nil {
+		return nil, nil, err
+	}
+	if cold, err = w.ColdkeyPub(); err != nil {
+		return nil, nil, err
+	}
+	return hot, cold, nil
+}
+
+type chainStakeCmd struct {
+	chainFlags  `embed:""`
+	walletFlags `embed:""`
+	Amount      float64 `required:"" help:"TAO to add."`
+}
+
+func (c *chainStakeCmd) Run(ctx context.Context, e *env) error {
+	if c.Amount <= 0 || c.Amount > 1e9 || math.IsNaN(c.Amount) {
+		return fmt.Errorf("%w: --amount %v outside (0, 1e9] TAO", errUsage, c.Amount)
+	}
+	hot, cold, err := walletKeys(c.walletFlags)
+	if err != nil {
+		return err
+	}
+	lc, err := c.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer lc.Close()
+	rao := uint64(math.Round(c.Amount * 1e9))
+	if err := lc.AddStake(ctx, hot.SS58(), cold.SS58(), rao); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "added %d rao to %s\n", rao, hot.SS58())
+	return nil
+}
+
+type chainMetagraphCmd struct {
+	chainFlags `embed:""`
+	NetUID     uint16 `name:"netuid" default:"9" help:"Subnet."`
+	JSON       bool   `name:"json" help:"Print JSON."`
+}
+
+func (c *chainMetagraphCmd) Run(ctx context.Context, e *env) error {
+	lc, err := c.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer lc.Close()
+	m, err := lc.Metagraph(ctx, c.NetUID)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return json.NewEncoder(e.stdout).Encode(m)
+	}
+	fmt.Fprintf(e.stdout, "subnet %d at block %d: %d neurons\n", m.NetUID, m.Block, m.N)
+	fmt.Fprintf(e.stdout, "%4s %-48s %12s %3s %7s %7s %7s %7s %12s %8s\n",
+		"uid", "hotkey", "stake", "vp", "trust", "vtrust", "incent", "divs", "emission", "updated")
+	for i := 0; i < m.N; i++ {
+		vp := ""
+		if m.ValidatorPermit[i] {
+			vp = "*"
+		}
+		fmt.Fprintf(e.stdout, "%4d %-48s %12.4f %3s %7.4f %7.4f %7.4f %7.4f %12.6f %8d\n", i, m.Hotkeys[i],
+			m.Stake[i], vp, m.Trust[i], m.ValidatorTrust[i], m.Incentive[i], m.Dividends[i], m.Emission[i], m.LastUpdate[i])
+	}
+	return nil
+}
+
+type chainCommitmentCmd struct {
+	chainFlags  `embed:""`
+	walletFlags `embed:""`
+	NetUID      uint16 `name:"netuid" default:"9" help:"Subnet."`
+	HotkeySS58  string `name:"hotkey" help:"Hotkey address to read (default: the wallet's hotkey)."`
+	Set         string `help:"Commit this data (at most 128 bytes) with the wallet's hotkey."`
+	JSON        bool   `name:"json" help:"Print JSON."`
+}
+
+func (c *chainCommitmentCmd) Run(ctx context.Context, e *env) error {
+	lc, err := c.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer lc.Close()
+	hotkey := c.HotkeySS58
+	if c.Set != "" || hotkey == "" {
+		hot, err := c.wallet().HotkeyPair()
+		if err != nil {
+			return err
+		}
+		if c.Set != "" {
+			if err := lc.Commit(ctx, hot, c.NetUID, c.Set); err != nil {
+				return err
+			}
+		}
+		if hotkey == "" {
+			hotkey = hot.SS58()
+		}
+	}
+	cm, err := lc.Commitment(ctx, c.NetUID, hotkey)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return json.NewEncoder(e.stdout).Encode(struct {
+			Hotkey string      `json:"hotkey"`
+			Data   string      `json:"data"`
+			Block  chain.Block `json:"block"`
+		}{hotkey, cm.Data, cm.Block})
+	}
+	fmt.Fprintf(e.stdout, "%s at block %d: %s\n", hotkey, cm.Block, cm.Data)
+	return nil
+}
+
+type chainAdvanceCmd struct {
+	chainFlags `embed:""`
+	Blocks     int64 `default:"1" help:"Blocks to produce."`
+}
+
+func (c *chainAdvanceCmd) Run(ctx context.Context, e *env) error {
+	lc, err := c.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer lc.Close()
+	head, err := lc.Advance(ctx, c.Blocks)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "head %d\n", head)
+	return nil
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestWalletAndLocalChain drives the admin commands as an operator would: two wallets, a
+// manual local chain, registration, stake, a commitment and blocks through an epoch.
+func TestWalletAndLocalChain(t *testing.T) {
+	dir := t.TempDir()
+	wallets := filepath.Join(dir, "wallets")
+	db := filepath.Join(dir, "chain.db")
+	must := func(args ...string) string {
+		t.Helper()
+		out, _, err := runCLI(t, args...)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return out
+	}
+	for _, name := range []string{"v", "m"} {
+		must("wallet", "new", "--wallet.path", wallets, "--wallet.name", name)
+	}
+	if _, _, err := runCLI(t, "wallet", "new", "--wallet.path", wallets, "--wallet.name", "v"); err == nil {
+		t.Error("wallet new overwrote an existing wallet")
+	}
+	fi, err := os.Stat(filepath.Join(wallets, "v", "hotkeys", "default"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("hotkey file: %v, mode %v; want 0600", err, fi.Mode().Perm())
+	}
+	var show struct {
+		Hotkey string `json:"hotkey"`
+	}
+	if err := json.Unmarshal([]byte(must("wallet", "show", "--wallet.path", wallets, "--wallet.name", "m", "--json")), &show); err != nil || !strings.HasPrefix(show.Hotkey, "5") {
+		t.Fatalf("wallet show: %v %+v", err, show)
+	}
+
+	must("chain", "init", "--chain.path", db, "--manual", "--tempo", "5", "--max-validators", "1", "--weights-rate-limit", "0")
+	for _, name := range []string{"v", "m"} {
+		must("chain", "register", "--chain.path", db, "--wallet.path", wallets, "--wallet.name", name)
+	}
+	must("chain", "stake", "--chain.path", db, "--wallet.path", wallets, "--wallet.name", "v", "--amount", "10")
+	const metadata = "ns:name:0123456789012345678901234567890123456789:k2oYXKqiZrucvpgengXLeM1zKwsygOuURBK7b4+PB68=:99"
+	must("chain", "commitment", "--chain.path", db, "--wallet.path", wallets, "--wallet.name", "m", "--set", metadata)
+	must("chain", "advance", "--chain.path", db, "--blocks", "12")
+	got := must("chain", "commitment", "--chain.path", db, "--hotkey", show.Hotkey, "--json")
+	if !strings.Contains(got, metadata) {
+		t.Errorf("commitment read back = %s", got)
+	}
+	var mg struct {
+		Hotkeys []string  `json:"Hotkeys"`
+		Stake   []float64 `json:"Stake"`
+	}
+	out := must("chain", "metagraph", "--chain.path", db, "--json")
+	if err := json.Unmarshal([]byte(out), &mg); err != nil || len(mg.Hotkeys) != 2 {
+		t.Fatalf("metagraph: %v\n%s", err, out)
+	}
+	long := strings.Repeat("x", 129)
+	if _, _, err := runCLI(t, "chain", "commitment", "--chain.path", db, "--wallet.path", wallets, "--wallet.name", "v", "--set", long); err == nil || !strings.Contains(err.Error(), "128") {
+		t.Errorf("a 129-byte commitment: error %v, want the 128-byte limit", err)
+	}
+}
