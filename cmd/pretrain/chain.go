@@ -8,6 +8,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/pretrain/pretrain/chain/subtensor"
+
 	"github.com/pretrain/pretrain/chain"
 	"github.com/pretrain/pretrain/chain/localchain"
 	"github.com/pretrain/pretrain/wallet"
@@ -17,7 +19,7 @@ type chainCmd struct {
 	Init       chainInitCmd       `cmd:"" help:"Create a local chain file and a subnet on it."`
 	Register   chainRegisterCmd   `cmd:"" help:"Register a wallet's hotkey on a subnet of the local chain."`
 	Stake      chainStakeCmd      `cmd:"" help:"Add stake to a wallet's hotkey on the local chain."`
-	Metagraph  chainMetagraphCmd  `cmd:"" help:"Print a subnet's metagraph from the local chain."`
+	Metagraph  chainMetagraphCmd  `cmd:"" help:"Print a subnet's metagraph (local chain, or the real one with --subtensor.network)."`
 	Commitment chainCommitmentCmd `cmd:"" help:"Print a hotkey's commitment, or commit data with --set."`
 	Advance    chainAdvanceCmd    `cmd:"" help:"Produce blocks now (running the epochs due)."`
 }
@@ -31,6 +33,26 @@ func (f chainFlags) open(ctx context.Context, e *env) (*localchain.Chain, error)
 		return nil, fmt.Errorf("%w: no local chain at %s (run pretrain chain init)", errUsage, f.Path)
 	}
 	return localchain.Open(ctx, localchain.Config{Path: f.Path, Logger: e.log})
+}
+
+// backendFlags choose the chain a reading command talks to: the local chain file, or the real
+// network with the reference's subtensor flags.
+type backendFlags struct {
+	chainFlags `embed:""`
+	Network    string `name:"subtensor.network" placeholder:"finney|test|local" help:"Use the real chain instead of --chain.path."`
+	Endpoint   string `name:"subtensor.chain_endpoint" placeholder:"ws://HOST:PORT" help:"Subtensor websocket endpoint (overrides --subtensor.network)."`
+}
+
+type closingChain interface {
+	chain.Chain
+	Close() error
+}
+
+func (f backendFlags) open(ctx context.Context, e *env) (closingChain, error) {
+	if f.Network == "" && f.Endpoint == "" {
+		return f.chainFlags.open(ctx, e)
+	}
+	return subtensor.Open(ctx, subtensor.Config{Network: f.Network, Endpoint: f.Endpoint, Logger: e.log})
 }
 
 type chainInitCmd struct {
@@ -133,9 +155,9 @@ func (c *chainStakeCmd) Run(ctx context.Context, e *env) error {
 }
 
 type chainMetagraphCmd struct {
-	chainFlags `embed:""`
-	NetUID     uint16 `name:"netuid" default:"9" help:"Subnet."`
-	JSON       bool   `name:"json" help:"Print JSON."`
+	backendFlags `embed:""`
+	NetUID       uint16 `name:"netuid" default:"9" help:"Subnet."`
+	JSON         bool   `name:"json" help:"Print JSON."`
 }
 
 func (c *chainMetagraphCmd) Run(ctx context.Context, e *env) error {
@@ -166,12 +188,12 @@ func (c *chainMetagraphCmd) Run(ctx context.Context, e *env) error {
 }
 
 type chainCommitmentCmd struct {
-	chainFlags  `embed:""`
-	walletFlags `embed:""`
-	NetUID      uint16 `name:"netuid" default:"9" help:"Subnet."`
-	HotkeySS58  string `name:"hotkey" help:"Hotkey address to read (default: the wallet's hotkey)."`
-	Set         string `help:"Commit this data (at most 128 bytes) with the wallet's hotkey."`
-	JSON        bool   `name:"json" help:"Print JSON."`
+	backendFlags `embed:""`
+	walletFlags  `embed:""`
+	NetUID       uint16 `name:"netuid" default:"9" help:"Subnet."`
+	HotkeySS58   string `name:"hotkey" help:"Hotkey address to read (default: the wallet's hotkey)."`
+	Set          string `help:"Commit this data (at most 128 bytes) with the wallet's hotkey."`
+	JSON         bool   `name:"json" help:"Print JSON."`
 }
 
 func (c *chainCommitmentCmd) Run(ctx context.Context, e *env) error {
