@@ -34,6 +34,8 @@ type cli struct {
 
 	Data       dataCmd       `cmd:"" help:"Show what validators read: seeded dataset pages and packed batches."`
 	Dataserver dataserverCmd `cmd:"" help:"Serve local JSON-lines datasets with the datasets-server /rows and /size API."`
+	Eval       evalCmd       `cmd:"" help:"Score a model on token batches as validators do: per-batch loss and mean, as JSON."`
+	Bench      benchCmd      `cmd:"" help:"Measure the LM engine: loss-evaluation tokens/s and GEMM GFLOP/s."`
 	Wallet     walletCmd     `cmd:"" help:"Create and show bittensor wallets (coldkey, hotkeys)."`
 	Chain      chainCmd      `cmd:"" help:"Administer a local chain: init, register, stake, metagraph, commitment, advance."`
 	Tokenize   tokenizeCmd   `cmd:"" help:"Encode stdin to token ids as JSON, or decode ids (--decode), as Hugging Face tokenizers do."`

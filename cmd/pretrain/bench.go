@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/pretrain/pretrain/nn"
+	"github.com/pretrain/pretrain/nn/kernels"
+)
+
+// benchCmd measures the LM engine: loss evaluation speed and GEMM throughput.
+type benchCmd struct {
+	Eval benchEvalCmd `cmd:"" help:"Loss-evaluation tokens/s on a preset shape with random weights."`
+	Gemm benchGemmCmd `cmd:"" help:"GEMM GFLOP/s (activation m x k times weight n x k transposed)."`
+}
+
+type benchEvalCmd struct {
+	Preset string `default:"gpt2-124m" help:"Model shape: gpt2-124m, gpt2-tiny, llama-tiny, llama-1b."`
+	DType  string `name:"dtype" default:"F32" enum:"F32,BF16,F16" help:"Weight dtype: ${enum}."`
+	SeqLen int    `name:"seq-len" default:"1024" help:"Tokens per batch (batch size 1)."`
+	Runs   int    `default:"5" help:"Timed runs after one warm-up."`
+}
+
+func (c *benchEvalCmd) Run(ctx context.Context, e *env) error {
+	res, err := nn.BenchEval(ctx, c.Preset, c.DType, c.SeqLen, c.Runs)
+	if err != nil {
+		return err
+	}
+	out, _ := json.Marshal(res) // plain numbers and strings: cannot fail
+	_, err = fmt.Fprintln(e.stdout, string(out))
+	return err
+}
+
+type benchGemmCmd struct {
+	M     int    `default:"1024" help:"Rows of the activation."`
+	N     int    `default:"3072" help:"Rows of the weight (output features)."`
+	K     int    `default:"768" help:"Inner dimension."`
+	DType string `name:"dtype" default:"F32" enum:"F32,BF16,F16" help:"Weight dtype: ${enum}."`
+	Runs  int    `default:"10" help:"Timed runs after one warm-up."`
+}
+
+func (c *benchGemmCmd) Run(ctx context.Context, e *env) error {
+	dt := map[string]kernels.DType{"F32": kernels.F32, "BF16": kernels.BF16, "F16": kernels.F16}[c.DType]
+	runs, med, err := kernels.BenchGemm(c.M, c.N, c.K, dt, c.Runs)
+	if err != nil {
+		return err
+	}
+	out, _ := json.Marshal(map[string]any{"m": c.M, "n": c.N, "k": c.K, "dtype": c.DType, "kernel": kernels.Active(),
+		"workers": kernels.Workers(), "gflops": runs, "median_gflops": med})
+	_, err = fmt.Fprintln(e.stdout, string(out))
+	return err
+}

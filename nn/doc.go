@@ -1,0 +1,10 @@
+// Package nn runs Hugging Face causal language models in pure Go: it reads safetensors
+// weights (memory-mapped, kept in their stored dtype) and config.json, builds one of the
+// supported architectures (one file each: gpt2.go, llama.go), and computes what the SN9
+// validator needs from PyTorch + transformers: the mean cross-entropy of token batches
+// (sn9-spec.md section 2, compute_text_loss), greedy generation with a KV cache, the
+// generation sanity check (check_for_reasonable_output) and the parameter count.
+//
+// Model directories come from strangers: every size is bounded and every field validated,
+// and a bad file yields an error, never a panic.
+package nn

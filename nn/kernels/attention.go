@@ -1,0 +1,87 @@
+package kernels
+
+import "sync"
+
+// Attention describes one causal multi-head attention: N query rows at absolute positions
+// Pos0..Pos0+N-1 over T ≥ Pos0+N cached key/value rows. Q, K, V and Out are row-major with
+// their strides; head h reads Q[:, h·HeadDim:], key/value head h/(Heads/KVHeads).
+type Attention struct {
+	N, T, Pos0     int
+	Heads, KVHeads int
+	HeadDim        int
+	Scale          float32
+	Window         int // when > 0, row i sees keys j with i−j < Window only
+	Q              []float32
+	QStride        int
+	K, V           []float32
+	KVStride       int
+	Out            []float32
+	OutStride      int
+}
+
+// scorePool recycles score buffers (attnBlock x T floats) across heads and layers.
+var scorePool = sync.Pool{New: func() any { return new([]float32) }}
+
+// attnBlock is the number of query rows whose scores are held at once.
+const attnBlock = 64
+
+// Run computes Out = softmax(Q·Kᵀ·Scale + causal mask)·V per head, heads split over the
+// workers.
+func (a *Attention) Run() {
+	if a.N <= 0 {
+		return
+	}
+	if a.KVHeads <= 0 || a.Heads%a.KVHeads != 0 || a.Pos0+a.N > a.T || a.HeadDim <= 0 {
+		panic("kernels: bad attention shape")
+	}
+	rep := a.Heads / a.KVHeads
+	hd := a.HeadDim
+	ParallelFor(a.Heads, func(lo, hi int) {
+		buf := scorePool.Get().(*[]float32)
+		defer scorePool.Put(buf)
+		if need := min(attnBlock, a.N) * a.T; cap(*buf) < need {
+			*buf = make([]float32, need)
+		}
+		scores := (*buf)[:cap(*buf)]
+		for h := lo; h < hi; h++ {
+			kvh := h / rep
+			kh := Mat{DType: F32, Rows: a.T, Cols: hd, Stride: a.KVStride, F32: a.K[kvh*hd:]}
+			for i0 := 0; i0 < a.N; i0 += attnBlock {
+				rows := min(attnBlock, a.N-i0)
+				// Keys after the block's last row are masked for every row of the block.
+				kend := a.Pos0 + i0 + rows
+				kstart := 0
+				if a.Window > 0 {
+					kstart = max(0, a.Pos0+i0-a.Window+1)
+				}
+				span := kend - kstart
+				kb := kh
+				kb.Rows = span
+				kb.F32 = kh.F32[kstart*a.KVStride:]
+				GemmSerial(rows, span, hd, a.Q[i0*a.QStride+h*hd:], a.QStride, kb, true, scores, span, false)
+				for r := range rows {
+					pos := a.Pos0 + i0 + r
+					row := scores[r*span : (r+1)*span]
+					lim := pos - kstart + 1 // keys kstart..pos are visible
+					lo := 0
+					if a.Window > 0 {
+						lo = max(0, pos-a.Window+1) - kstart
+					}
+					for j := range lo {
+						row[j] = 0
+					}
+					vis := row[lo:lim]
+					for j := range vis {
+						vis[j] *= a.Scale
+					}
+					Softmax(vis)
+					for j := lim; j < span; j++ {
+						row[j] = 0
+					}
+				}
+				vb := Mat{DType: F32, Rows: span, Cols: hd, Stride: a.KVStride, F32: a.V[kstart*a.KVStride+kvh*hd:]}
+				GemmSerial(rows, hd, span, scores, span, vb, false, a.Out[i0*a.OutStride+h*hd:], a.OutStride, false)
+			}
+		}
+	})
+}

@@ -1,0 +1,236 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+const guard = float32(-12345.5) // sentinel around C: a kernel writing outside its tile changes it
+
+// naive computes op(B) products in float64 from the widened values.
+func naive(m, n, k int, a []float32, lda int, b Mat, transB bool, c0 []float32, ldc int, accumulate bool) []float64 {
+	out := make([]float64, m*n)
+	row := make([]float32, b.Cols)
+	bw := make([][]float32, b.Rows)
+	for r := range b.Rows {
+		b.Row(row, r)
+		bw[r] = append([]float32(nil), row...)
+	}
+	for i := range m {
+		for j := range n {
+			var s float64
+			if accumulate {
+				s = float64(c0[i*ldc+j])
+			}
+			for p := range k {
+				var bv float32
+				if transB {
+					bv = bw[j][p]
+				} else {
+					bv = bw[p][j]
+				}
+				s += float64(a[i*lda+p]) * float64(bv)
+			}
+			out[i*n+j] = s
+		}
+	}
+	return out
+}
+
+func randMat(r *rand.Rand, dt DType, rows, cols, stride, off int) Mat {
+	m := Mat{DType: dt, Rows: rows, Cols: cols, Stride: stride}
+	n := off + (rows-1)*stride + cols
+	if rows == 0 || cols == 0 {
+		n = off
+	}
+	switch dt {
+	case F32:
+		d := make([]float32, n)
+		for i := range d {
+			d[i] = float32(r.NormFloat64())
+		}
+		m.F32 = d[off:]
+	case BF16:
+		d := make([]uint16, n)
+		for i := range d {
+			d[i] = F32ToBF16(float32(r.NormFloat64()))
+		}
+		m.U16 = d[off:]
+	case F16:
+		d := make([]uint16, n)
+		for i := range d {
+			d[i] = F32ToF16(float32(r.NormFloat64()))
+		}
+		m.U16 = d[off:]
+	}
+	return m
+}
+
+func TestGemmVariants(t *testing.T) {
+	shapes := [][3]int{{1, 1, 1}, {1, 70, 300}, {2, 33, 64}, {1, 600, 35}, {3, 40, 100}, {12, 32, 1}, {13, 33, 7}, {11, 31, 257}, {25, 65, 300}, {150, 70, 513}, {7, 1030, 40}, {200, 3, 5}, {0, 5, 5}, {5, 0, 5}, {5, 5, 0}}
+	for _, v := range Variants() {
+		if !v.Supported {
+			t.Logf("variant %s not supported here", v.Name)
+			continue
+		}
+		t.Run(v.Name, func(t *testing.T) {
+			defer Use(v)()
+			r := rand.New(rand.NewPCG(1, 2))
+			for _, s := range shapes {
+				for _, dt := range []DType{F32, BF16, F16} {
+					for _, transB := range []bool{false, true} {
+						for _, acc := range []bool{false, true} {
+							m, n, k := s[0], s[1], s[2]
+							name := fmt.Sprintf("%dx%dx%d/%v/T=%v/acc=%v", m, n, k, dt, transB, acc)
+							lda, ldc, aoff, coff := k+3, n+5, 1, 2
+							a := make([]float32, aoff+max(0, m*lda))
+							for i := range a {
+								a[i] = float32(r.NormFloat64())
+							}
+							var b Mat
+							if transB {
+								b = randMat(r, dt, n, k, k+1, 3)
+							} else {
+								b = randMat(r, dt, k, n, n+2, 3)
+							}
+							c := make([]float32, coff+m*ldc+8)
+							for i := range c {
+								c[i] = guard
+							}
+							cs := c[coff:]
+							for i := range m {
+								for j := range n {
+									cs[i*ldc+j] = float32(r.NormFloat64())
+								}
+							}
+							want := naive(m, n, k, a[aoff:], lda, b, transB, cs, ldc, acc)
+							Gemm(m, n, k, a[aoff:], lda, b, transB, cs, ldc, acc)
+							for i := range c {
+								ci := i - coff
+								inside := ci >= 0 && ci/ldc < m && ci%ldc < n
+								if !inside {
+									if c[i] != guard {
+										t.Fatalf("%s: guard at %d overwritten: %v", name, i, c[i])
+									}
+									continue
+								}
+								w := want[(ci/ldc)*n+ci%ldc]
+								if got := float64(c[i]); math.Abs(got-w) > 1e-4*(1+math.Sqrt(float64(k))) {
+									t.Fatalf("%s: C[%d,%d] = %v, want %v", name, ci/ldc, ci%ldc, got, w)
+								}
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestGemmSerialMatchesParallel(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	m, n, k := 100, 300, 200
+	a := make([]float32, m*k)
+	for i := range a {
+		a[i] = float32(r.NormFloat64())
+	}
+	b := randMat(r, BF16, n, k, k, 0)
+	c1 := make([]float32, m*n)
+	c2 := make([]float32, m*n)
+	Gemm(m, n, k, a, k, b, true, c1, n, false)
+	GemmSerial(m, n, k, a, k, b, true, c2, n, false)
+	for i := range c1 {
+		if c1[i] != c2[i] {
+			t.Fatalf("parallel C[%d] = %v, serial %v: the split must not change results", i, c1[i], c2[i])
+		}
+	}
+}
+
+func TestGemmPanicsOnBadShape(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Gemm with a short A did not panic")
+		}
+	}()
+	b := F32Mat(make([]float32, 4), 2, 2, 0)
+	Gemm(2, 2, 2, make([]float32, 3), 2, b, false, make([]float32, 4), 2, false)
+}
+
+func TestConversions(t *testing.T) {
+	tests := []struct {
+		f    float32
+		bf16 uint16
+		f16  uint16
+	}{
+		{1, 0x3f80, 0x3c00},
+		{-2, 0xc000, 0xc000},
+		{0.1, 0x3dcd, 0x2e66}, // 0x3dcccccd rounds up in bf16
+		{65504, 0x4780, 0x7bff},
+		{1e-7, 0x33d7, 0x0002}, // f16 subnormal
+		{float32(math.Inf(1)), 0x7f80, 0x7c00},
+	}
+	for _, tt := range tests {
+		if got := F32ToBF16(tt.f); got != tt.bf16 {
+			t.Errorf("F32ToBF16(%v) = %#x, want %#x", tt.f, got, tt.bf16)
+		}
+		if got := F32ToF16(tt.f); got != tt.f16 {
+			t.Errorf("F32ToF16(%v) = %#x, want %#x", tt.f, got, tt.f16)
+		}
+	}
+	// Every half widens and narrows back to itself (NaNs aside).
+	for u := range 1 << 16 {
+		f := F16ToF32(uint16(u))
+		if f != f {
+			continue
+		}
+		if back := F32ToF16(f); back != uint16(u) {
+			t.Fatalf("F32ToF16(F16ToF32(%#x)) = %#x", u, back)
+		}
+	}
+	for u := range 1 << 16 {
+		f := BF16ToF32(uint16(u))
+		if f != f {
+			continue
+		}
+		if back := F32ToBF16(f); back != uint16(u) {
+			t.Fatalf("F32ToBF16(BF16ToF32(%#x)) = %#x", u, back)
+		}
+	}
+}
+
+func benchGemm(b *testing.B, m, n, k int, dt DType, transB bool) {
+	r := rand.New(rand.NewPCG(5, 6))
+	a := make([]float32, m*k)
+	for i := range a {
+		a[i] = float32(r.NormFloat64())
+	}
+	var w Mat
+	if transB {
+		w = randMat(r, dt, n, k, k, 0)
+	} else {
+		w = randMat(r, dt, k, n, n, 0)
+	}
+	c := make([]float32, m*n)
+	for b.Loop() {
+		Gemm(m, n, k, a, k, w, transB, c, n, false)
+	}
+	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func BenchmarkGemm(b *testing.B) {
+	for _, s := range [][3]int{{768, 768, 768}, {1024, 3072, 768}} {
+		for _, dt := range []DType{F32, BF16} {
+			for _, v := range Variants() {
+				if !v.Supported {
+					continue
+				}
+				b.Run(fmt.Sprintf("%dx%dx%d/%v/%s", s[0], s[1], s[2], dt, v.Name), func(b *testing.B) {
+					defer Use(v)()
+					benchGemm(b, s[0], s[1], s[2], dt, true)
+				})
+			}
+		}
+	}
+}
