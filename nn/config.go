@@ -316,9 +316,14 @@ func parseRopeScaling(raw json.RawMessage) (*RopeScaling, error) {
 	return s, nil
 }
 
-// GenerationConfig is the subset of generation_config.json that changes greedy decoding.
+// GenerationConfig is the subset of generation_config.json that changes decoding.
 type GenerationConfig struct {
+	// DoSample, Temperature, TopK and TopP select multinomial sampling as transformers does;
+	// the defaults are transformers' (greedy; 1.0, 50, 1.0 when sampling).
 	DoSample          bool
+	Temperature       float64
+	TopK              int
+	TopP              float64
 	RepetitionPenalty float64
 	NoRepeatNGramSize int
 	NumBeams          int
@@ -328,7 +333,7 @@ type GenerationConfig struct {
 // LoadGenerationConfig reads dir/generation_config.json; a missing file gives the defaults
 // (greedy, no penalty, EOS from config.json), as transformers derives them.
 func LoadGenerationConfig(dir string, c *Config) (*GenerationConfig, error) {
-	g := &GenerationConfig{RepetitionPenalty: 1, EOSTokenIDs: c.EOSTokenIDs}
+	g := defaultGeneration(c)
 	raw, err := readFileLimit(filepath.Join(dir, "generation_config.json"), maxConfigBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return g, nil
@@ -342,9 +347,18 @@ func LoadGenerationConfig(dir string, c *Config) (*GenerationConfig, error) {
 	return g, nil
 }
 
+// defaultGeneration is transformers' GenerationConfig for a model without
+// generation_config.json.
+func defaultGeneration(c *Config) *GenerationConfig {
+	return &GenerationConfig{Temperature: 1, TopK: 50, TopP: 1, RepetitionPenalty: 1, EOSTokenIDs: c.EOSTokenIDs}
+}
+
 func parseGenerationConfig(raw []byte, c *Config, g *GenerationConfig) error {
 	var r struct {
 		DoSample  *bool           `json:"do_sample"`
+		Temp      *float64        `json:"temperature"`
+		TopK      *int64          `json:"top_k"`
+		TopP      *float64        `json:"top_p"`
 		RepPen    *float64        `json:"repetition_penalty"`
 		EOS       json.RawMessage `json:"eos_token_id"`
 		NumBeams  *int64          `json:"num_beams"`
@@ -355,6 +369,17 @@ func parseGenerationConfig(raw []byte, c *Config, g *GenerationConfig) error {
 	}
 	if r.DoSample != nil {
 		g.DoSample = *r.DoSample
+	}
+	// Out-of-range values load (the reference loads them too) and fail at generation, when
+	// transformers' warpers would raise.
+	if r.Temp != nil {
+		g.Temperature = *r.Temp
+	}
+	if r.TopK != nil {
+		g.TopK = int(max(min(*r.TopK, 1<<30), -1))
+	}
+	if r.TopP != nil {
+		g.TopP = *r.TopP
 	}
 	if r.RepPen != nil {
 		if math.IsNaN(*r.RepPen) || math.IsInf(*r.RepPen, 0) || *r.RepPen <= 0 {

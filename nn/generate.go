@@ -17,10 +17,10 @@ type GenerateOptions struct {
 	MinNewTokens int
 }
 
-// Generate decodes greedily from prompt with a KV cache and returns the new tokens (fewer
-// than MaxNewTokens when an EOS id is chosen after MinNewTokens). The model's
-// generation_config repetition_penalty applies; a config that asks for sampling is decoded
-// greedily, since sampled output cannot be reproduced across validators anyway.
+// Generate decodes from prompt with a KV cache and returns the new tokens (fewer than
+// MaxNewTokens when an EOS id is chosen after MinNewTokens): greedily, or by sampling when the
+// model's generation_config sets do_sample (see sampler). The generation_config's
+// repetition_penalty and no_repeat_ngram_size apply.
 func (m *Model) Generate(ctx context.Context, prompt []int32, opts GenerateOptions) ([]int32, error) {
 	if len(prompt) == 0 {
 		return nil, fmt.Errorf("generate: empty prompt")
@@ -45,6 +45,13 @@ func (m *Model) Generate(ctx context.Context, prompt []int32, opts GenerateOptio
 	logits := make([]float32, head.Rows)
 	last := hidden[(len(prompt)-1)*d : len(prompt)*d]
 	seen := slices.Clone(prompt)
+	var samp *sampler
+	if m.Generation.DoSample {
+		var err error
+		if samp, err = newSampler(m.Generation, prompt); err != nil {
+			return nil, err
+		}
+	}
 	var out []int32
 	for len(out) < opts.MaxNewTokens {
 		kernels.Gemm(1, head.Rows, d, last, d, head, true, logits, head.Rows, false)
@@ -61,7 +68,12 @@ func (m *Model) Generate(ctx context.Context, prompt []int32, opts GenerateOptio
 				}
 			}
 		}
-		next := int32(argmax(logits))
+		var next int32
+		if samp != nil {
+			next = int32(samp.next(logits))
+		} else {
+			next = int32(argmax(logits))
+		}
 		out = append(out, next)
 		seen = append(seen, next)
 		if len(out) >= opts.MinNewTokens && slices.Contains(m.Generation.EOSTokenIDs, int(next)) {

@@ -108,7 +108,7 @@ func New(cfg *Config, st *Safetensors) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", a.name, err)
 	}
-	return &Model{Config: cfg, Generation: &GenerationConfig{RepetitionPenalty: 1, EOSTokenIDs: cfg.EOSTokenIDs},
+	return &Model{Config: cfg, Generation: defaultGeneration(cfg),
 		net: net, params: w.params, weights: st}, nil
 }
 
@@ -219,7 +219,7 @@ func InitRandom(cfg *Config, dtype string, seed uint64) (*Model, []Tensor, error
 	if err != nil {
 		return nil, nil, fmt.Errorf("init random %s: %w", a.name, err)
 	}
-	m := &Model{Config: cfg, Generation: &GenerationConfig{RepetitionPenalty: 1, EOSTokenIDs: cfg.EOSTokenIDs},
+	m := &Model{Config: cfg, Generation: defaultGeneration(cfg),
 		net: net, params: w.params, weights: &Safetensors{}}
 	return m, w.made, nil
 }
