@@ -161,7 +161,9 @@ type Competition struct {
 	RewardShare float64
 	Tasks       []EvalTask
 	// Unsupported is set for competitions that are listed (so ids resolve and shares add up)
-	// but that this implementation cannot evaluate; their models score +Inf.
+	// but that this implementation cannot evaluate. A validator must skip them entirely:
+	// scoring every model +Inf would hand the whole share to the earliest model, whereas
+	// recording no weights lets the subnet weights renormalize over the other competitions.
 	Unsupported string
 }
 

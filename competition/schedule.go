@@ -71,7 +71,8 @@ var (
 )
 
 // Mainnet is the reference's COMPETITION_SCHEDULE_BY_BLOCK (pretraining 6.0.4). TTS is listed
-// so that ids resolve and reward shares add up, but it is marked unsupported.
+// so that ids resolve and reward shares add up, but it is marked unsupported (see
+// Competition.Unsupported).
 var Mainnet = Schedule{
 	{Block: 0, Competitions: []Competition{
 		{ID: B3Model, Constraints: b3Before, RewardShare: 0.3, Tasks: textMix},

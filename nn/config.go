@@ -76,6 +76,17 @@ var unsupportedArchitectures = []string{
 	"Gemma2ForCausalLM", "BartForCausalLM", "GPTJForCausalLM",
 }
 
+// causalLMClass is the class AutoModelForCausalLM instantiates for a config.json model_type
+// (transformers' MODEL_FOR_CAUSAL_LM_MAPPING_NAMES), for the model types SN9 allows. The
+// reference checks that class against a competition's architectures; config.json's
+// "architectures" list plays no part in it.
+var causalLMClass = map[string]string{
+	"gpt2": "GPT2LMHeadModel", "llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM",
+	"qwen2": "Qwen2ForCausalLM", "gpt_neox": "GPTNeoXForCausalLM", "falcon": "FalconForCausalLM",
+	"phi": "PhiForCausalLM", "gemma": "GemmaForCausalLM", "gemma2": "Gemma2ForCausalLM",
+	"bart": "BartForCausalLM", "gptj": "GPTJForCausalLM",
+}
+
 // LoadConfig reads dir/config.json.
 func LoadConfig(dir string) (*Config, error) {
 	raw, err := readFileLimit(filepath.Join(dir, "config.json"), maxConfigBytes)
@@ -139,20 +150,29 @@ func ParseConfig(raw []byte) (*Config, error) {
 	if err := dec.Decode(&r); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	c := &Config{Architectures: r.Architectures, ModelType: r.ModelType}
-	if len(r.Architectures) == 0 {
-		return nil, fmt.Errorf("%w: architectures is missing or empty", ErrConfig)
+	var arch string
+	switch {
+	case r.ModelType != "":
+		cls, ok := causalLMClass[r.ModelType]
+		if !ok {
+			return nil, fmt.Errorf("%w: model_type %q (supported: %v)", ErrUnsupportedArchitecture, r.ModelType, SupportedArchitectures())
+		}
+		arch = cls
+	case len(r.Architectures) > 0:
+		// Without model_type transformers guesses the type from the repository's name; a
+		// config written without it is taken at its declared class instead.
+		arch = r.Architectures[0]
+	default:
+		return nil, fmt.Errorf("%w: neither model_type nor architectures is set", ErrConfig)
 	}
-	arch := r.Architectures[0]
+	// Architectures[0] is from here on the class transformers would instantiate.
+	c := &Config{Architectures: []string{arch}, ModelType: r.ModelType}
 	if slices.Contains(unsupportedArchitectures, arch) {
 		return nil, fmt.Errorf("%w: %s (supported: %v)", ErrUnsupportedArchitecture, arch, SupportedArchitectures())
 	}
 	a, ok := archByName[arch]
 	if !ok {
 		return nil, fmt.Errorf("%w: %q (supported: %v)", ErrUnsupportedArchitecture, arch, SupportedArchitectures())
-	}
-	if r.ModelType != "" && r.ModelType != a.modelType {
-		return nil, fmt.Errorf("%w: model_type %q does not match architecture %s", ErrConfig, r.ModelType, arch)
 	}
 	c.ModelType = a.modelType
 	if r.TorchDType != nil {

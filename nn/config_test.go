@@ -44,8 +44,9 @@ func TestParseConfigRejects(t *testing.T) {
 		{"gemma", `{"architectures":["GemmaForCausalLM"]}`, ErrUnsupportedArchitecture, "GemmaForCausalLM"},
 		{"neox", `{"architectures":["GPTNeoXForCausalLM"]}`, ErrUnsupportedArchitecture, "supported: [GPT2LMHeadModel"},
 		{"unknown", `{"architectures":["Foo"]}`, ErrUnsupportedArchitecture, "Foo"},
-		{"no architectures", `{"model_type":"llama"}`, ErrConfig, "architectures"},
-		{"type mismatch", `{"architectures":["LlamaForCausalLM"],"model_type":"gpt2"}`, ErrConfig, "model_type"},
+		{"no type or architectures", `{"hidden_size":64}`, ErrConfig, "model_type"},
+		{"unknown model_type", `{"architectures":["LlamaForCausalLM"],"model_type":"mamba"}`, ErrUnsupportedArchitecture, "mamba"},
+		{"unsupported model_type", `{"architectures":["LlamaForCausalLM"],"model_type":"gemma"}`, ErrUnsupportedArchitecture, "GemmaForCausalLM"},
 		{"zero heads", `{"architectures":["LlamaForCausalLM"],"num_attention_heads":0}`, ErrConfig, "num_attention_heads = 0"},
 		{"huge vocab", `{"architectures":["GPT2LMHeadModel"],"vocab_size":1e12}`, ErrConfig, ""},
 		{"gqa mismatch", `{"architectures":["LlamaForCausalLM"],"hidden_size":64,"num_attention_heads":4,"num_key_value_heads":3}`, ErrConfig, "key/value heads"},
@@ -107,7 +108,7 @@ func TestLoadHostileModels(t *testing.T) {
 		}, `missing tensor "lm_head.weight"`},
 		{"no config", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "config.json")) }, "config.json"},
 		{"unsupported", func(t *testing.T, dir string) {
-			editJSON(t, filepath.Join(dir, "config.json"), `"GPT2LMHeadModel"`, `"PhiForCausalLM"`)
+			editJSON(t, filepath.Join(dir, "config.json"), `"model_type": "gpt2"`, `"model_type": "phi"`)
 		}, "unsupported architecture: PhiForCausalLM"},
 	}
 	for _, tt := range tests {
@@ -246,4 +247,22 @@ func FuzzParseConfig(f *testing.F) {
 		var g GenerationConfig
 		_ = parseGenerationConfig(data, c, &g)
 	})
+}
+
+// TestClassFromModelType: the class is the one AutoModelForCausalLM picks from model_type,
+// whatever config.json's architectures list says.
+func TestClassFromModelType(t *testing.T) {
+	for _, tt := range []struct{ raw, want string }{
+		{`{"architectures":["MistralForCausalLM"],"model_type":"llama","hidden_size":64,"num_attention_heads":4}`, "LlamaForCausalLM"},
+		{`{"model_type":"qwen2","hidden_size":64,"num_attention_heads":4}`, "Qwen2ForCausalLM"},
+		{`{"architectures":["GPT2LMHeadModel"]}`, "GPT2LMHeadModel"},
+	} {
+		c, err := ParseConfig([]byte(tt.raw))
+		if err != nil {
+			t.Fatalf("ParseConfig(%s): %v", tt.raw, err)
+		}
+		if c.Architectures[0] != tt.want {
+			t.Errorf("ParseConfig(%s) class = %s, want %s", tt.raw, c.Architectures[0], tt.want)
+		}
+	}
 }

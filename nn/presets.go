@@ -22,6 +22,12 @@ var presets = map[string]map[string]any{
 		"hidden_size": 2048, "intermediate_size": 8192, "num_hidden_layers": 16, "num_attention_heads": 32,
 		"num_key_value_heads": 8, "max_position_embeddings": 4096, "rms_norm_eps": 1e-5, "rope_theta": 500000.0,
 		"tie_word_embeddings": true, "bos_token_id": 100257, "eos_token_id": 100257},
+	// B3-competition shape (3.2B to 3.4B parameters): Llama-3.2-3B's layout with the gpt-4
+	// vocabulary and an MLP of 8960, 3,325,012,992 parameters.
+	"llama-3b": {"architectures": []string{"LlamaForCausalLM"}, "model_type": "llama", "vocab_size": 100288,
+		"hidden_size": 3072, "intermediate_size": 8960, "num_hidden_layers": 28, "num_attention_heads": 24,
+		"num_key_value_heads": 8, "max_position_embeddings": 4096, "rms_norm_eps": 1e-5, "rope_theta": 500000.0,
+		"tie_word_embeddings": true, "bos_token_id": 100257, "eos_token_id": 100257},
 }
 
 // Presets lists the preset names.

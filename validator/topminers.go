@@ -18,7 +18,8 @@ const (
 func HighStakeValidators(m *chain.Metagraph, minStake float64) []chain.UID {
 	var out []chain.UID
 	for uid, stake := range m.Stake {
-		if stake >= minStake && uid < len(m.ValidatorPermit) && m.ValidatorPermit[uid] {
+		// The reference's metagraph.S is float32: compare the stake as it would be rounded there.
+		if float64(float32(stake)) >= minStake && uid < len(m.ValidatorPermit) && m.ValidatorPermit[uid] {
 			out = append(out, chain.UID(uid))
 		}
 	}

@@ -345,3 +345,12 @@ func TestTopMiners(t *testing.T) {
 		})
 	}
 }
+
+// TestTopMinersFloat32Stake: the reference reads stake from a float32 metagraph.S, so a stake
+// just under the threshold that rounds up to it in float32 counts.
+func TestTopMinersFloat32Stake(t *testing.T) {
+	m := metagraph([]float64{49_999.999, 49_999.99}, []bool{true, true}, [][][2]int{{{0, 1}}, {{1, 1}}})
+	if got := HighStakeValidators(m, 50_000); !slices.Equal(got, []chain.UID{0}) {
+		t.Errorf("HighStakeValidators = %v, want [0] (49999.999 rounds to 50000 in float32, numpy says)", got)
+	}
+}
