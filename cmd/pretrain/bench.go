@@ -16,7 +16,7 @@ type benchCmd struct {
 }
 
 type benchEvalCmd struct {
-	Preset string `default:"gpt2-124m" help:"Model shape: gpt2-124m, gpt2-tiny, llama-tiny, llama-1b."`
+	Preset string `default:"gpt2-124m" help:"Model shape: gpt2-124m, gpt2-tiny, llama-tiny, llama-1b, llama-3b."`
 	DType  string `name:"dtype" default:"F32" enum:"F32,BF16,F16" help:"Weight dtype: ${enum}."`
 	SeqLen int    `name:"seq-len" default:"1024" help:"Tokens per batch (batch size 1)."`
 	Runs   int    `default:"5" help:"Timed runs after one warm-up."`
