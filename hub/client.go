@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,8 +24,17 @@ const (
 	maxInfoBytes  = 16 << 20
 	maxIndexBytes = 32 << 20
 	maxErrorBytes = 4 << 10
-	maxFiles      = 10000
+	maxFiles      = 10000 // files in one upload
 	maxRedirects  = 5
+)
+
+// Bounds on a model info listing. The reference sums the sizes of every file of the revision
+// and then downloads only what the loader needs, so a listing is refused only where holding it
+// would exhaust memory: about 200 bytes a file, a million files (ten times the Hub's
+// recommended maximum per repo) in at most 256 MiB.
+const (
+	maxModelInfoBytes = 256 << 20
+	maxSiblings       = 1 << 20
 )
 
 // Sentinel errors a caller branches on; [Error] matches them with errors.Is.
@@ -248,16 +258,20 @@ type ModelInfo struct {
 }
 
 // TotalSize is the sum of the sizes of all files at the revision: what the reference compares
-// with the competition's max bytes before downloading (sn9-spec.md section 5).
+// with the competition's max bytes before downloading (sn9-spec.md section 5). Python's sum
+// has no overflow; the sum saturates at math.MaxInt64, which is over any limit too.
 func (m *ModelInfo) TotalSize() int64 {
 	var n int64
 	for _, f := range m.Files {
+		if f.Size > math.MaxInt64-n {
+			return math.MaxInt64
+		}
 		n += f.Size
 	}
 	return n
 }
 
-// File returns the file at path, or nil.
+// File returns the first file listed at path, or nil.
 func (m *ModelInfo) File(path string) *RepoFile {
 	for i := range m.Files {
 		if m.Files[i].Path == path {
@@ -286,7 +300,9 @@ type infoJSON struct {
 
 // ModelInfo fetches a model repo's info at revision with file metadata: GET
 // /api/models/{repo}/revision/{revision}?blobs=true, as HfApi.model_info(files_metadata=True).
-// Every field is validated: file paths, sizes, hashes and the resolved commit.
+// The resolved commit and every size are validated; a file's path and hashes are validated
+// only when it is downloaded ([Client.Download]), as the reference only looks at the files
+// its loader fetches.
 func (c *Client) ModelInfo(ctx context.Context, repo, revision string) (*ModelInfo, error) {
 	if err := ValidateRepoID(repo); err != nil {
 		return nil, fmt.Errorf("model info: %w", err)
@@ -309,12 +325,12 @@ func (c *Client) ModelInfo(ctx context.Context, repo, revision string) (*ModelIn
 	if resp.StatusCode != http.StatusOK {
 		return nil, httpError("model info", repo, resp)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxInfoBytes+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxModelInfoBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("model info %s: %w", repo, err)
 	}
-	if len(b) > maxInfoBytes {
-		return nil, fmt.Errorf("model info %s: response over %d bytes", repo, maxInfoBytes)
+	if len(b) > maxModelInfoBytes {
+		return nil, fmt.Errorf("model info %s: response over %d bytes", repo, maxModelInfoBytes)
 	}
 	return parseModelInfo(repo, b)
 }
@@ -327,37 +343,42 @@ func parseModelInfo(repo string, b []byte) (*ModelInfo, error) {
 	if err := ValidateCommit(j.SHA); err != nil {
 		return nil, fmt.Errorf("model info %s: sha: %w", repo, err)
 	}
-	if len(j.Siblings) > maxFiles {
-		return nil, fmt.Errorf("model info %s: %d files, over %d", repo, len(j.Siblings), maxFiles)
+	if len(j.Siblings) > maxSiblings {
+		return nil, fmt.Errorf("model info %s: %d files, over %d", repo, len(j.Siblings), maxSiblings)
 	}
 	m := &ModelInfo{ID: j.ID, SHA: j.SHA, Private: j.Private, Files: make([]RepoFile, 0, len(j.Siblings))}
-	seen := make(map[string]bool, len(j.Siblings))
-	var total int64
 	for _, s := range j.Siblings {
-		if err := ValidatePath(s.RFilename); err != nil {
-			return nil, fmt.Errorf("model info %s: %w", repo, err)
+		// The Hub always sends sizes with blobs=true; without one the reference's sum raises.
+		if s.Size == nil || *s.Size < 0 {
+			return nil, fmt.Errorf("model info %s: file %q: missing or negative size", repo, s.RFilename)
 		}
-		if seen[s.RFilename] {
-			return nil, fmt.Errorf("model info %s: file %q listed twice", repo, s.RFilename)
-		}
-		seen[s.RFilename] = true
-		if s.Size == nil || *s.Size < 0 || *s.Size > 1<<50 {
-			return nil, fmt.Errorf("model info %s: file %q: missing or bad size", repo, s.RFilename)
-		}
-		total += *s.Size // at most 10000 * 2^50: no overflow
 		f := RepoFile{Path: s.RFilename, Size: *s.Size, BlobID: s.BlobID}
 		if s.LFS != nil {
-			if len(s.LFS.SHA256) != 64 || strings.Trim(s.LFS.SHA256, "0123456789abcdef") != "" {
-				return nil, fmt.Errorf("model info %s: file %q: bad lfs sha256 %q", repo, s.RFilename, s.LFS.SHA256)
-			}
-			if s.LFS.Size != *s.Size {
-				return nil, fmt.Errorf("model info %s: file %q: lfs size %d != size %d", repo, s.RFilename, s.LFS.Size, *s.Size)
-			}
 			f.LFS = &LFSInfo{SHA256: s.LFS.SHA256, Size: s.LFS.Size, PointerSize: s.LFS.PointerSize}
-		} else if len(s.BlobID) != 40 || strings.Trim(s.BlobID, "0123456789abcdef") != "" {
-			return nil, fmt.Errorf("model info %s: file %q: bad blob id %q", repo, s.RFilename, s.BlobID)
 		}
 		m.Files = append(m.Files, f)
 	}
 	return m, nil
+}
+
+// validateRepoFile checks a file about to be downloaded: a path safe to join under the
+// staging directory ([ValidatePath]) and the hash it will be verified against (an LFS sha256
+// and matching size, else a git blob id).
+func validateRepoFile(f RepoFile) error {
+	if err := ValidatePath(f.Path); err != nil {
+		return err
+	}
+	if f.LFS != nil {
+		if len(f.LFS.SHA256) != 64 || strings.Trim(f.LFS.SHA256, "0123456789abcdef") != "" {
+			return fmt.Errorf("file %q: bad lfs sha256 %q", f.Path, f.LFS.SHA256)
+		}
+		if f.LFS.Size != f.Size {
+			return fmt.Errorf("file %q: lfs size %d != size %d", f.Path, f.LFS.Size, f.Size)
+		}
+		return nil
+	}
+	if len(f.BlobID) != 40 || strings.Trim(f.BlobID, "0123456789abcdef") != "" {
+		return fmt.Errorf("file %q: bad blob id %q", f.Path, f.BlobID)
+	}
+	return nil
 }

@@ -28,45 +28,66 @@ const (
 	weightsIndexFile = "model.safetensors.index.json" // SAFE_WEIGHTS_INDEX_NAME, if no single file
 )
 
-// tokenizerFiles are the tokenizer files fetched when present: tokenizer_config.json, the
-// additional files of PreTrainedTokenizerBase (added_tokens.json, special_tokens_map.json) and
-// the vocab_files_names of the fast tokenizers SN9 models use (GPT-2/BPE: vocab.json,
-// merges.txt, tokenizer.json; Llama/SentencePiece: tokenizer.model).
-var tokenizerFiles = []string{
-	"tokenizer_config.json", "tokenizer.json", "special_tokens_map.json", "added_tokens.json",
-	"vocab.json", "merges.txt", "tokenizer.model",
+// LoaderInputs holds the contents of the small files whose content decides which other files
+// the loader fetches.
+type LoaderInputs struct {
+	// Config is config.json: its model_type, tokenizer_class and auto_map choose the
+	// tokenizer class when tokenizer_config.json names none.
+	Config []byte
+	// Index is model.safetensors.index.json; needed only if [NeedsIndex].
+	Index []byte
+	// TokenizerConfig is tokenizer_config.json; nil if the repo has none.
+	TokenizerConfig []byte
 }
 
 // LoaderFiles returns the files of info that the reference's loader downloads, and so the
-// files the model hash covers (sn9-spec.md section 5): config.json, generation_config.json if
-// present, model.safetensors or else model.safetensors.index.json and the shards its
-// weight_map names, and the tokenizer files present. index is the content of the index file;
-// it is needed only when info has no model.safetensors (see [NeedsIndex]).
-func LoaderFiles(info *ModelInfo, index []byte) ([]RepoFile, error) {
+// files the model hash covers (sn9-spec.md section 5), in the order it requests them:
+// config.json, generation_config.json if present, model.safetensors or else
+// model.safetensors.index.json and the shards its weight_map names, then the tokenizer files
+// AutoTokenizer.from_pretrained of transformers 4.44.1 requests that the repo has (see
+// tokenizer.go and hub/README.md). A file listed twice among them is an error; files not
+// downloaded may have any name.
+func LoaderFiles(info *ModelInfo, in LoaderInputs) ([]RepoFile, error) {
+	byPath := make(map[string]int, len(info.Files))
+	for i, f := range info.Files {
+		if _, dup := byPath[f.Path]; dup {
+			byPath[f.Path] = -1
+		} else {
+			byPath[f.Path] = i
+		}
+	}
 	var out []RepoFile
 	add := func(name string, required bool) error {
-		f := info.File(name)
-		if f == nil {
-			if required {
-				return fmt.Errorf("%s: %w", name, ErrEntryNotFound)
-			}
+		i, ok := byPath[name]
+		switch {
+		case !ok && required:
+			return fmt.Errorf("%s: %w", name, ErrEntryNotFound)
+		case !ok:
 			return nil
+		case i < 0:
+			return fmt.Errorf("file %q listed twice in the model info", name)
 		}
 		if !slices.ContainsFunc(out, func(g RepoFile) bool { return g.Path == name }) {
-			out = append(out, *f)
+			out = append(out, info.Files[i])
 		}
 		return nil
 	}
 	if err := add(configFile, true); err != nil {
 		return nil, err
 	}
-	_ = add(generationFile, false)
+	if err := add(generationFile, false); err != nil {
+		return nil, err
+	}
 	switch {
 	case info.File(weightsFile) != nil:
-		_ = add(weightsFile, true)
+		if err := add(weightsFile, true); err != nil {
+			return nil, err
+		}
 	case info.File(weightsIndexFile) != nil:
-		_ = add(weightsIndexFile, true)
-		shards, err := parseIndex(index)
+		if err := add(weightsIndexFile, true); err != nil {
+			return nil, err
+		}
+		shards, err := parseIndex(in.Index)
 		if err != nil {
 			return nil, err
 		}
@@ -78,8 +99,17 @@ func LoaderFiles(info *ModelInfo, index []byte) ([]RepoFile, error) {
 	default:
 		return nil, fmt.Errorf("no %s or %s: %w", weightsFile, weightsIndexFile, ErrEntryNotFound)
 	}
-	for _, name := range tokenizerFiles {
-		_ = add(name, false)
+	// get_tokenizer_config requests tokenizer_config.json first, then the class's files.
+	tokenizerConfig := in.TokenizerConfig
+	if info.File(tokenizerConfigFile) == nil {
+		tokenizerConfig = nil
+	} else if tokenizerConfig == nil {
+		tokenizerConfig = []byte{} // present but not read: unparseable, as an empty file is
+	}
+	for _, name := range append([]string{tokenizerConfigFile}, tokenizerRequests(tokenizerConfig, in.Config)...) {
+		if err := add(name, false); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -108,8 +138,8 @@ func parseIndex(b []byte) ([]string, error) {
 		}
 		set[s] = true
 	}
-	if len(set) > maxFiles {
-		return nil, fmt.Errorf("parse %s: %d shards, over %d", weightsIndexFile, len(set), maxFiles)
+	if len(set) > maxSiblings { // each shard is a file of the listing
+		return nil, fmt.Errorf("parse %s: %d shards, over %d", weightsIndexFile, len(set), maxSiblings)
 	}
 	shards := make([]string, 0, len(set))
 	for s := range set {
@@ -149,26 +179,49 @@ func (c *Client) Download(ctx context.Context, repo, commit, dest string, maxByt
 	if total := info.TotalSize(); maxBytes > 0 && total > maxBytes {
 		return fmt.Errorf("download %s@%s: size %d bytes over the limit of %d: %w", repo, commit, total, maxBytes, ErrTooLarge)
 	}
+	if info.File(configFile) == nil {
+		return fmt.Errorf("download %s@%s: %s: %w", repo, commit, configFile, ErrEntryNotFound)
+	}
+	if info.File(weightsFile) == nil && info.File(weightsIndexFile) == nil {
+		return fmt.Errorf("download %s@%s: no %s or %s: %w", repo, commit, weightsFile, weightsIndexFile, ErrEntryNotFound)
+	}
 	staging := dest + PartialSuffix
 	if err := mkdirNoLink(staging); err != nil {
 		return fmt.Errorf("download %s: %w", repo, err)
 	}
 	prog := newProgress(c.progress, "download "+repo)
-	var index []byte
-	if NeedsIndex(info) {
-		f := info.File(weightsIndexFile)
-		if f.Size > maxIndexBytes {
-			return fmt.Errorf("download %s: %s is %d bytes, over %d", repo, weightsIndexFile, f.Size, maxIndexBytes)
+	// The files whose content decides what else the loader fetches come first. They are not
+	// counted in the bar: the loop below counts them when it finds them already there.
+	var in LoaderInputs
+	small := func(name string, limit int64) ([]byte, error) {
+		f := info.File(name)
+		if f == nil {
+			return nil, nil
 		}
-		// Not counted in the bar: the loop below counts it when it finds it already there.
+		if f.Size > limit {
+			return nil, fmt.Errorf("download %s: %s is %d bytes, over %d", repo, name, f.Size, limit)
+		}
 		if err := c.fetchFile(ctx, repo, commit, staging, *f, newProgress(nil, "")); err != nil {
+			return nil, err
+		}
+		b, err := os.ReadFile(filepath.Join(staging, name))
+		if err != nil {
+			return nil, fmt.Errorf("download %s: %w", repo, err)
+		}
+		return b, nil
+	}
+	if in.Config, err = small(configFile, maxConfigBytes); err != nil {
+		return err
+	}
+	if NeedsIndex(info) {
+		if in.Index, err = small(weightsIndexFile, maxIndexBytes); err != nil {
 			return err
 		}
-		if index, err = os.ReadFile(filepath.Join(staging, weightsIndexFile)); err != nil {
-			return fmt.Errorf("download %s: %w", repo, err)
-		}
 	}
-	files, err := LoaderFiles(info, index)
+	if in.TokenizerConfig, err = small(tokenizerConfigFile, maxTokenizerConfigBytes); err != nil {
+		return err
+	}
+	files, err := LoaderFiles(info, in)
 	if err != nil {
 		return fmt.Errorf("download %s@%s: %w", repo, commit, err)
 	}
@@ -212,6 +265,10 @@ func mkdirNoLink(dir string) error {
 // the result.
 func (c *Client) fetchFile(ctx context.Context, repo, commit, staging string, f RepoFile, prog *progress) error {
 	fail := func(err error) error { return fmt.Errorf("download %s@%s %s: %w", repo, commit, f.Path, err) }
+	// The only place a listed path becomes a local one.
+	if err := validateRepoFile(f); err != nil {
+		return fmt.Errorf("download %s@%s: %w", repo, commit, err)
+	}
 	final := filepath.Join(staging, filepath.FromSlash(f.Path))
 	if fi, err := os.Lstat(final); err == nil {
 		if fi.Mode().IsRegular() && verifyFile(final, f) == nil {

@@ -263,11 +263,13 @@ func gitBlob(s string) string {
 	return fmt.Sprintf("%x", h.Sum(nil))
 }
 
-// TestDownloadUntrustedNames: file names from the model info and the safetensors index are
-// validated before any path is built; nothing is written outside the destination.
+// TestDownloadUntrustedNames: the names and metadata of the files to be downloaded (from the
+// model info, the safetensors index and tokenizer_config.json) are validated before any path
+// is built; nothing is written outside the destination. Odd files that are not downloaded do
+// not matter (TestOddSiblings).
 func TestDownloadUntrustedNames(t *testing.T) {
 	commit := strings.Repeat("c", 40)
-	cfg := `{}`
+	cfg := `{"model_type": "gpt2"}`
 	sib := func(name, content string) string {
 		return fmt.Sprintf(`{"rfilename": %q, "size": %d, "blobId": %q}`, name, len(content), gitBlob(content))
 	}
@@ -275,18 +277,26 @@ func TestDownloadUntrustedNames(t *testing.T) {
 		return fmt.Sprintf(`{"id": "m/x", "sha": %q, "siblings": [%s]}`, commit, strings.Join(sibs, ","))
 	}
 	index := func(shard string) string { return fmt.Sprintf(`{"weight_map": {"w": %q}}`, shard) }
-	tests := []struct {
+	// tokenizer_config.json selecting a versioned tokenizer file named name.
+	tokCfg := func(name string) string {
+		return fmt.Sprintf(`{"tokenizer_class": "PreTrainedTokenizerFast", "fast_tokenizer_files": [%q]}`, name)
+	}
+	withTok := func(name string) (string, map[string]string) {
+		return info(sib("config.json", cfg), sib("model.safetensors", "w"), sib("tokenizer_config.json", tokCfg(name)), sib(name, "{}")),
+			map[string]string{"config.json": cfg, "model.safetensors": "w", "tokenizer_config.json": tokCfg(name)}
+	}
+	type row struct {
 		name    string
 		info    string
 		files   map[string]string
 		wantMsg string
-	}{
-		{"dotdot", info(sib("config.json", cfg), sib("../evil", "x")), nil, `"../evil"`},
-		{"absolute", info(sib("config.json", cfg), sib("/etc/evil", "x")), nil, `"/etc/evil"`},
-		{"inner dotdot", info(sib("config.json", cfg), sib("a/../../b", "x")), nil, `"a/../../b"`},
-		{"backslash", info(sib("config.json", cfg), sib(`..\evil`, "x")), nil, `not allowed`},
-		{"git dir", info(sib("config.json", cfg), sib(".git/config", "x")), nil, `reserved`},
-		{"duplicate", info(sib("config.json", cfg), sib("config.json", cfg)), nil, `twice`},
+	}
+	tests := []row{
+		{"duplicate", info(sib("config.json", cfg), sib("config.json", cfg), sib("model.safetensors", "w")),
+			map[string]string{"config.json": cfg, "model.safetensors": "w"}, `twice`},
+		{"bad blob id", info(`{"rfilename": "config.json", "size": 2, "blobId": "main"}`, sib("model.safetensors", "w")), nil, `blob id`},
+		{"bad lfs sha256", info(sib("config.json", cfg), `{"rfilename": "model.safetensors", "size": 1, "lfs": {"sha256": "x", "size": 1}}`),
+			map[string]string{"config.json": cfg}, `lfs sha256`},
 		{"index traversal", info(sib("config.json", cfg), sib("model.safetensors.index.json", index("../shard"))),
 			map[string]string{"config.json": cfg, "model.safetensors.index.json": index("../shard")}, `"../shard"`},
 		{"index names a missing shard", info(sib("config.json", cfg), sib("model.safetensors.index.json", index("s.safetensors"))),
@@ -295,6 +305,16 @@ func TestDownloadUntrustedNames(t *testing.T) {
 		{"no weights", info(sib("config.json", cfg)), nil, `no model.safetensors`},
 		{"bad sha", `{"sha": "main", "siblings": []}`, nil, `sha`},
 		{"negative size", fmt.Sprintf(`{"sha": %q, "siblings": [{"rfilename": "config.json", "size": -1}]}`, commit), nil, `size`},
+	}
+	for _, tc := range []struct{ name, file, msg string }{
+		{"tokenizer file dotdot", "../tokenizer.4.0.0.json", `"../tokenizer.4.0.0.json"`},
+		{"tokenizer file absolute", "/etc/tokenizer.4.0.0.json", `"/etc/tokenizer.4.0.0.json"`},
+		{"tokenizer file backslash", `..\tokenizer.4.0.0.json`, `not allowed`},
+		{"tokenizer file in .git", ".git/tokenizer.4.0.0.json", `reserved`},
+		{"tokenizer file .incomplete", "tokenizer.4.0.0.json.incomplete", `reserved`},
+	} {
+		i, f := withTok(tc.file)
+		tests = append(tests, row{tc.name, i, f, tc.msg})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,8 +6,9 @@ import (
 	"testing"
 )
 
-// FuzzParseModelInfo: any model info body either fails or gives files whose paths are safe to
-// join under a directory, with sane sizes and hashes.
+// FuzzParseModelInfo: any model info body either fails or gives non-negative sizes; a file
+// that passes validateRepoFile (the check before it is downloaded) has a path safe to join
+// under a directory and a consistent hash.
 func FuzzParseModelInfo(f *testing.F) {
 	c := strings.Repeat("a", 40)
 	f.Add(`{"sha":"` + c + `","siblings":[{"rfilename":"config.json","size":2,"blobId":"` + c + `"}]}`)
@@ -23,7 +24,13 @@ func FuzzParseModelInfo(f *testing.F) {
 			t.Fatalf("accepted sha %q total %d", m.SHA, m.TotalSize())
 		}
 		for _, f := range m.Files {
-			if !filepath.IsLocal(f.Path) || f.Size < 0 {
+			if f.Size < 0 {
+				t.Fatalf("accepted size %+v", f)
+			}
+			if validateRepoFile(f) != nil {
+				continue
+			}
+			if !filepath.IsLocal(f.Path) {
 				t.Fatalf("accepted file %+v", f)
 			}
 			if f.LFS != nil && (len(f.LFS.SHA256) != 64 || f.LFS.Size != f.Size) {

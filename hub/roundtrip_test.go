@@ -191,19 +191,21 @@ func BenchmarkDownload(b *testing.B) {
 }
 
 // TestShardedDownload: without model.safetensors the loader fetches the index and exactly the
-// shards its weight_map names (not other .safetensors files in the repo).
+// shards its weight_map names (not other .safetensors files in the repo), and the GPT-2
+// tokenizer's files (not a stray tokenizer.model).
 func TestShardedDownload(t *testing.T) {
 	ts, _ := hubtest.Start(t, nil, nil)
 	c, _ := hub.New(hub.Config{Endpoint: ts.URL, Token: hubtest.Token})
 	src := t.TempDir()
 	files := map[string]string{
-		"config.json":                      `{}`,
+		"config.json":                      `{"model_type": "gpt2"}`,
 		"model.safetensors.index.json":     `{"metadata": {"total_size": 8}, "weight_map": {"a": "model-00001-of-00002.safetensors", "b": "sub dir/model 2+2%.safetensors", "c": "model-00001-of-00002.safetensors"}}`,
 		"model-00001-of-00002.safetensors": "shard1",
 		"sub dir/model 2+2%.safetensors":   "shard2",
 		"stale-shard.safetensors":          "not in the index",
 		"merges.txt":                       "#version: 0.2\n",
 		"vocab.json":                       "{}",
+		"tokenizer.model":                  "not fetched for GPT-2",
 	}
 	for name, body := range files {
 		os.MkdirAll(filepath.Dir(filepath.Join(src, name)), 0o755)
