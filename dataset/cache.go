@@ -24,15 +24,18 @@ import (
 // DefaultCacheBytes bounds the page cache on disk.
 const DefaultCacheBytes = 2 << 30
 
-// cacheVersion is stored in every entry; entries of another version are ignored.
-const cacheVersion = 1
+// cacheVersion is stored in every entry; entries of another version are ignored. Version 2
+// added the endpoint to the key.
+const cacheVersion = 2
 
-// Cache is a Source that keeps validated /rows pages on disk, keyed by (dataset, config,
-// split, offset, length), so a retried step or a second validator reuses them. /size is
+// Cache is a Source that keeps validated /rows pages on disk, keyed by (endpoint, dataset,
+// config, split, offset, length), so a local datasets-server's pages are never served for the
+// real one, and so a retried step or a second validator reuses them. /size is
 // never cached: its row counts change and the reference re-reads them every round.
 // Entries are written atomically; the least recently used are removed past MaxBytes.
 type Cache struct {
 	src      Source
+	endpoint string
 	dir      string
 	maxBytes int64
 	log      *slog.Logger
@@ -50,7 +53,12 @@ func NewCache(src Source, dir string, maxBytes int64, log *slog.Logger) (*Cache,
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Cache{src: src, dir: dir, maxBytes: cmp.Or(maxBytes, DefaultCacheBytes), log: log.With("component", "dataset_cache")}, nil
+	// The endpoint comes from the source (Client.Endpoint); a source without one keys as "".
+	var endpoint string
+	if e, ok := src.(interface{ Endpoint() string }); ok {
+		endpoint = e.Endpoint()
+	}
+	return &Cache{src: src, endpoint: endpoint, dir: dir, maxBytes: cmp.Or(maxBytes, DefaultCacheBytes), log: log.With("component", "dataset_cache")}, nil
 }
 
 // HasToken forwards to the wrapped source.
@@ -60,17 +68,18 @@ func (c *Cache) HasToken() bool {
 }
 
 type cacheEntry struct {
-	Version int       `json:"version"`
-	Dataset string    `json:"dataset"`
-	Config  string    `json:"config"`
-	Split   string    `json:"split"`
-	Offset  int64     `json:"offset"`
-	Length  int       `json:"length"`
-	Page    *RowsPage `json:"page"`
+	Version  int       `json:"version"`
+	Endpoint string    `json:"endpoint"`
+	Dataset  string    `json:"dataset"`
+	Config   string    `json:"config"`
+	Split    string    `json:"split"`
+	Offset   int64     `json:"offset"`
+	Length   int       `json:"length"`
+	Page     *RowsPage `json:"page"`
 }
 
 func (c *Cache) path(r RowsRequest) string {
-	key := strings.Join([]string{r.Dataset, r.Config, r.Split, strconv.FormatInt(r.Offset, 10), strconv.Itoa(r.Length)}, "\x00")
+	key := strings.Join([]string{c.endpoint, r.Dataset, r.Config, r.Split, strconv.FormatInt(r.Offset, 10), strconv.Itoa(r.Length)}, "\x00")
 	sum := sha256.Sum256([]byte(key))
 	return filepath.Join(c.dir, hex.EncodeToString(sum[:])+".json")
 }
@@ -102,7 +111,7 @@ func (c *Cache) read(p string, r RowsRequest) (*RowsPage, bool) {
 		return nil, false
 	}
 	var e cacheEntry
-	if err := json.Unmarshal(data, &e); err != nil || e.Version != cacheVersion || e.Page == nil ||
+	if err := json.Unmarshal(data, &e); err != nil || e.Version != cacheVersion || e.Page == nil || e.Endpoint != c.endpoint ||
 		e.Dataset != r.Dataset || e.Config != r.Config || e.Split != r.Split || e.Offset != r.Offset || e.Length != r.Length ||
 		len(e.Page.Rows) > r.Length {
 		c.log.Warn("page cache entry unusable, refetching", "path", p)
@@ -114,7 +123,7 @@ func (c *Cache) read(p string, r RowsRequest) (*RowsPage, bool) {
 }
 
 func (c *Cache) write(p string, r RowsRequest, page *RowsPage) error {
-	data, err := json.Marshal(cacheEntry{Version: cacheVersion, Dataset: r.Dataset, Config: r.Config, Split: r.Split, Offset: r.Offset, Length: r.Length, Page: page})
+	data, err := json.Marshal(cacheEntry{Version: cacheVersion, Endpoint: c.endpoint, Dataset: r.Dataset, Config: r.Config, Split: r.Split, Offset: r.Offset, Length: r.Length, Page: page})
 	if err != nil {
 		return err
 	}

@@ -131,3 +131,40 @@ func TestCacheEvictsToBound(t *testing.T) {
 		t.Errorf("temp files left: %v", tmp)
 	}
 }
+
+// endpointSource is a countingSource that reports an endpoint, as Client does.
+type endpointSource struct {
+	countingSource
+	endpoint string
+}
+
+func (s *endpointSource) Endpoint() string { return s.endpoint }
+
+// Pages cached from one datasets-server (a local one) are never served for another.
+func TestCacheKeyIncludesEndpoint(t *testing.T) {
+	dir := t.TempDir()
+	local := &endpointSource{countingSource{size: 10}, "http://127.0.0.1:8000"}
+	real := &endpointSource{countingSource{size: 20}, DefaultEndpoint}
+	req := RowsRequest{Dataset: "d", Config: "c", Split: "s", Offset: 7, Length: 50}
+	cl, err := NewCache(local, dir, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Rows(t.Context(), req); err != nil {
+		t.Fatal(err)
+	}
+	cr, err := NewCache(real, dir, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := cr.Rows(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if real.calls != 1 || len(page.Rows[0]["text"]) != len(`"d/7/"`)+20 {
+		t.Errorf("real endpoint: %d fetches, row %s; want 1 fetch of its own page", real.calls, page.Rows[0]["text"])
+	}
+	if _, err := cl.Rows(t.Context(), req); err != nil || local.calls != 1 {
+		t.Errorf("local endpoint refetched (%d calls, %v); want its cached page", local.calls, err)
+	}
+}

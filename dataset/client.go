@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -107,8 +108,11 @@ type Size struct {
 
 // ClientConfig configures a Client. Zero values mean the defaults.
 type ClientConfig struct {
-	Endpoint     string        // DefaultEndpoint if empty
-	Token        string        // HF_TOKEN; sent only on RowsRequest.Auth, only to Endpoint
+	Endpoint string // DefaultEndpoint if empty
+	// Token is HF_TOKEN. It is sent only on RowsRequest.Auth, only to Endpoint, and only over
+	// https or to a loopback host (a local datasets-server); an Auth request that would send
+	// it over plain http elsewhere fails instead.
+	Token        string
 	Timeout      time.Duration // per request; DefaultTimeout if zero
 	MaxBodyBytes int64         // DefaultMaxBodyBytes if zero
 	// Transport replaces http.DefaultTransport (tests, proxies).
@@ -148,6 +152,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 				if req.URL.Host != host {
 					return fmt.Errorf("redirect to %s refused: only %s is trusted", req.URL.Host, host)
 				}
+				if req.Header.Get("Authorization") != "" && !tokenAllowed(req.URL) {
+					return fmt.Errorf("redirect to %s refused: the token goes only over https", req.URL.Redacted())
+				}
 				if len(via) >= 5 {
 					return errors.New("too many redirects")
 				}
@@ -156,6 +163,20 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		},
 	}
 	return c, nil
+}
+
+// tokenAllowed reports whether a bearer token may be sent to u: over https, or to a loopback
+// host (localhost or a loopback IP), as tests and a local datasets-server use plain http.
+func tokenAllowed(u *url.URL) bool {
+	if u.Scheme == "https" {
+		return true
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // Endpoint returns the base URL.
@@ -175,6 +196,9 @@ func (c *Client) get(ctx context.Context, op, u string, auth bool) ([]byte, erro
 		return nil, fmt.Errorf("datasets-server %s: %w", op, err)
 	}
 	if auth && c.token != "" {
+		if !tokenAllowed(req.URL) {
+			return nil, fmt.Errorf("datasets-server %s: refusing to send HF_TOKEN over plain http to %s (use https or a loopback host)", op, req.URL.Host)
+		}
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)
@@ -328,7 +352,8 @@ func stringField(m map[string]json.RawMessage, key string, dst *string) error {
 	if !ok {
 		return fmt.Errorf("no %s", key)
 	}
-	if err := json.Unmarshal(v, dst); err != nil {
+	// json.Unmarshal leaves dst alone for a null, which Python reads as None, not a string.
+	if v = bytes.TrimSpace(v); len(v) == 0 || v[0] != '"' || json.Unmarshal(v, dst) != nil {
 		return fmt.Errorf("%s is not a string", key)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -259,5 +260,68 @@ func TestLoaderSleepCancelled(t *testing.T) {
 	l := &Loader{RetryDelay: time.Hour}
 	if err := l.sleep(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("sleep = %v, want context.Canceled", err)
+	}
+}
+
+// HF_TOKEN goes only over https, or to a loopback host; never over plain http elsewhere, and a
+// redirect may not downgrade to http.
+func TestClientTokenOnlyOverHTTPSOrLoopback(t *testing.T) {
+	var sawAuth atomic.Int64
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			sawAuth.Add(1)
+		}
+		io.WriteString(w, rowsBody(1, "text"))
+	}))
+	defer hs.Close()
+	addr := strings.TrimPrefix(hs.URL, "http://") // 127.0.0.1:port
+	_, port, _ := strings.Cut(addr, ":")
+	// Any host name reaches the test server: the transport dials it regardless.
+	dial := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}
+	for _, tt := range []struct {
+		endpoint string
+		sent     bool
+	}{
+		{"http://127.0.0.1:" + port, true},
+		{"http://localhost:" + port, true},
+		{"http://[::1]:" + port, true},
+		{"http://datasets.example.org:" + port, false},
+		{"http://10.1.2.3:" + port, false},
+	} {
+		sawAuth.Store(0)
+		c, err := NewClient(ClientConfig{Endpoint: tt.endpoint, Token: "hf_secret", Transport: dial})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Rows(t.Context(), RowsRequest{Dataset: "d", Config: "c", Split: "s", Length: 50, Auth: true})
+		if got := sawAuth.Load() == 1; got != tt.sent || (err == nil) != tt.sent {
+			t.Errorf("%s: token sent %v, err %v; want sent %v and an error otherwise", tt.endpoint, got, err, tt.sent)
+		}
+		if !tt.sent && Retryable(err) {
+			t.Errorf("%s: refusing the token is retryable: %v", tt.endpoint, err)
+		}
+		// Requests without auth still work there.
+		if _, err := c.Rows(t.Context(), RowsRequest{Dataset: "d", Config: "c", Split: "s", Length: 50}); err != nil {
+			t.Errorf("%s without auth: %v", tt.endpoint, err)
+		}
+	}
+	// https to a public name: sent. httptest's certificate is for example.com.
+	tls := httptest.NewTLSServer(hs.Config.Handler)
+	defer tls.Close()
+	tr := tls.Client().Transport.(*http.Transport).Clone()
+	tlsAddr := strings.TrimPrefix(tls.URL, "https://")
+	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, tlsAddr)
+	}
+	_, tlsPort, _ := strings.Cut(tlsAddr, ":")
+	sawAuth.Store(0)
+	c, err := NewClient(ClientConfig{Endpoint: "https://example.com:" + tlsPort, Token: "hf_secret", Transport: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Rows(t.Context(), RowsRequest{Dataset: "d", Config: "c", Split: "s", Length: 50, Auth: true}); err != nil || sawAuth.Load() != 1 {
+		t.Errorf("https: err %v, token sent %d times; want once", err, sawAuth.Load())
 	}
 }

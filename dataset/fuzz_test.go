@@ -3,6 +3,7 @@ package dataset
 import (
 	"errors"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzParseRows: any body yields a page of at most 50 object rows, or an error that is
@@ -57,8 +58,14 @@ func FuzzDecodeText(f *testing.F) {
 	f.Add([]byte("abc"), "UTF-8")
 	f.Add([]byte{0xff, 0xfe, 'a', 0}, "UTF-16")
 	f.Add([]byte{0x81, 0x40}, "Shift_JIS")
+	f.Add([]byte{0x81, 0x30, 0x81, 0x30}, "GB18030")
+	f.Add([]byte("\xa4\xd4\xa4\xa1\xa4\xbf\xa4\xd4"), "EUC-KR")
+	f.Add([]byte("+2D3eAA-"), "UTF-7")
 	f.Fuzz(func(t *testing.T, data []byte, enc string) {
 		s, err := DecodeText(data, enc)
+		if err == nil && !utf8.ValidString(s) {
+			t.Fatalf("DecodeText(%q, %q) = %q: not valid UTF-8", data, enc, s)
+		}
 		if err == nil && (enc == "UTF-8" || enc == "utf-8") && s != string(data) {
 			t.Fatalf("utf-8 decode changed the bytes")
 		}

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -300,7 +301,9 @@ func (l *Loader) rowTexts(ctx context.Context, rows []Row) ([]string, error) {
 }
 
 // rowText is _get_content_from_row: row["text"] for the FineWeb loaders, otherwise
-// row.get("text", row.get("content")).
+// row.get("text", row.get("content")). The value must be a JSON string: the reference passes
+// None (a null or missing field) or a non-string to tokenizer(), which raises, so the loader
+// fails (ErrInvalidResponse, not retried) instead of reading an empty document.
 func (l *Loader) rowText(r Row) (string, error) {
 	key := "text"
 	if _, ok := r["text"]; !ok && !l.Spec.TextOnly {
@@ -311,8 +314,8 @@ func (l *Loader) rowText(r Row) (string, error) {
 		return "", fmt.Errorf("%w: no %q field", ErrInvalidResponse, key)
 	}
 	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fmt.Errorf("%w: field %q is not a string", ErrInvalidResponse, key)
+	if raw = bytes.TrimSpace(raw); len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", fmt.Errorf("%w: field %q is %.20s, not a string", ErrInvalidResponse, key, raw)
 	}
 	return s, nil
 }

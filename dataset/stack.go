@@ -1,6 +1,8 @@
 package dataset
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
 	"compress/gzip"
 	"context"
@@ -10,9 +12,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
-	"golang.org/x/text/encoding/ianaindex"
+	"github.com/pretrain/pretrain/dataset/pycodec"
 )
 
 // BlobFetcher returns the gzip-decoded bytes of one Software Heritage content blob.
@@ -25,8 +26,11 @@ const SoftwareHeritageURL = "https://softwareheritage.s3.amazonaws.com"
 
 // Blob fetch defaults.
 const (
-	DefaultBlobTimeout  = 60 * time.Second
-	DefaultMaxBlobBytes = 32 << 20 // decoded; Stack v2 files are at most a few MB
+	DefaultBlobTimeout = 60 * time.Second
+	// DefaultMaxBlobBytes bounds a blob's body and its decoded content. Stack v2 files are at
+	// most a few MB; the reference has no bound, so a larger blob fails here
+	// (ErrBodyTooLarge) where the reference would read it.
+	DefaultMaxBlobBytes = 32 << 20
 )
 
 // SoftwareHeritageConfig configures SoftwareHeritage.
@@ -38,8 +42,8 @@ type SoftwareHeritageConfig struct {
 	// https:// URL with smart_open, whose http transport drops the boto3 client it is given,
 	// so its GETs are anonymous, and this fetcher's are too.
 	AccessKeyID, SecretAccessKey string
-	Timeout                      time.Duration
-	MaxBytes                     int64
+	Timeout                      time.Duration // per blob; DefaultBlobTimeout if zero
+	MaxBytes                     int64         // body and decoded bound; DefaultMaxBlobBytes if zero
 	Transport                    http.RoundTripper
 }
 
@@ -76,9 +80,12 @@ func validBlobID(id string) bool {
 	return true
 }
 
-// Blob fetches and gunzips one blob. Network errors and 4xx/5xx statuses are RequestErrors
-// (smart_open raises requests' HTTPError, which the loader retries); a corrupt gzip stream
-// is not retried.
+// Blob fetches and gunzips one blob. Network errors, 4xx/5xx statuses and a body cut off in
+// transfer (shorter than its Content-Length, a broken chunked stream, a reset) are
+// RequestErrors: the reference's requests/urllib3 raise a RequestException there, and the
+// loader retries the page. A body that arrived whole but is not a valid gzip stream (bad
+// header, bad checksum, truncated stream, trailing garbage) is not retried. A blob whose body
+// or decoded content is over MaxBytes is an ErrBodyTooLarge error, never cut short.
 func (s *SoftwareHeritage) Blob(ctx context.Context, blobID string) ([]byte, error) {
 	if !validBlobID(blobID) {
 		return nil, fmt.Errorf("blob %q: %w: blob_id is not 40 lowercase hex digits", blobID, ErrInvalidResponse)
@@ -101,46 +108,103 @@ func (s *SoftwareHeritage) Blob(ctx context.Context, blobID string) ([]byte, err
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil, &RequestError{Op: "blob", URL: u, Status: resp.StatusCode, Err: errors.New(http.StatusText(resp.StatusCode))}
 	}
-	zr, err := gzip.NewReader(io.LimitReader(resp.Body, s.maxBytes))
-	if err != nil {
-		return nil, fmt.Errorf("blob %s: gzip: %w", blobID, err)
+	if resp.ContentLength > s.maxBytes {
+		return nil, fmt.Errorf("blob %s: %w: body of %d bytes, limit %d", blobID, ErrBodyTooLarge, resp.ContentLength, s.maxBytes)
 	}
-	data, err := io.ReadAll(io.LimitReader(zr, s.maxBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("blob %s: gzip: %w", blobID, err)
+	body := &blobBody{r: resp.Body, max: s.maxBytes}
+	data, err := gunzip(body, s.maxBytes)
+	switch {
+	case err == nil:
+		return data, nil
+	case body.err != nil && ctx.Err() != nil:
+		return nil, ctx.Err()
+	case body.err != nil:
+		return nil, &RequestError{Op: "blob", URL: u, Status: resp.StatusCode, Err: fmt.Errorf("read body: %w", body.err)}
+	case body.over:
+		return nil, fmt.Errorf("blob %s: %w: body over %d bytes", blobID, ErrBodyTooLarge, s.maxBytes)
 	}
-	if int64(len(data)) > s.maxBytes {
-		return nil, fmt.Errorf("blob %s: %w: over %d bytes", blobID, ErrBodyTooLarge, s.maxBytes)
-	}
-	return data, nil
+	return nil, fmt.Errorf("blob %s: %w", blobID, err)
 }
 
-// DecodeText decodes a blob with its src_encoding, as bytes.decode(src_encoding). UTF-8 (and
-// ASCII) decode strictly, like Python; other encodings go through golang.org/x/text, which
-// maps undecodable bytes to U+FFFD where Python would raise.
-func DecodeText(data []byte, encoding string) (string, error) {
-	name := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(encoding), "_", "-"))
-	switch name {
-	case "utf-8", "utf8":
-		if !utf8.Valid(data) {
-			return "", fmt.Errorf("decode %s: invalid UTF-8", encoding)
-		}
-		return string(data), nil
-	case "ascii", "us-ascii":
-		for _, b := range data {
-			if b >= 0x80 {
-				return "", fmt.Errorf("decode %s: byte 0x%02x out of range", encoding, b)
+// gunzip decodes a gzip file as Python's gzip.GzipFile(...).read() (smart_open's ".gz"): an
+// empty file is empty, members are concatenated, and zero bytes between or after members are
+// skipped. At most max decoded bytes.
+func gunzip(r io.Reader, max int64) ([]byte, error) {
+	br := bufio.NewReader(r)
+	var out bytes.Buffer
+	var zr gzip.Reader
+	for first := true; ; first = false {
+		if !first {
+			// _read_eof: skip zero padding after a member; then EOF, or another member.
+			for {
+				c, err := br.ReadByte()
+				if err == io.EOF {
+					return out.Bytes(), nil
+				}
+				if err != nil {
+					return nil, fmt.Errorf("gzip: %w", err)
+				}
+				if c != 0 {
+					_ = br.UnreadByte()
+					break
+				}
 			}
+		} else if _, err := br.Peek(1); err == io.EOF {
+			return []byte{}, nil
 		}
-		return string(data), nil
+		if err := zr.Reset(br); err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		zr.Multistream(false)
+		if _, err := io.Copy(&out, io.LimitReader(&zr, max+1-int64(out.Len()))); err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		if int64(out.Len()) > max {
+			return nil, fmt.Errorf("%w: decoded content over %d bytes", ErrBodyTooLarge, max)
+		}
 	}
-	enc, err := ianaindex.IANA.Encoding(name)
-	if err != nil || enc == nil {
-		return "", fmt.Errorf("decode: unknown encoding %q", encoding)
+}
+
+// blobBody reads a response body and remembers why it stopped: a transport error (anything
+// but a clean io.EOF) or the size bound. gzip's own errors are then told apart from these.
+type blobBody struct {
+	r    io.Reader
+	n    int64
+	max  int64
+	err  error // the transport error, if any
+	over bool
+}
+
+var errBlobTooLarge = errors.New("blob body over the size bound")
+
+func (b *blobBody) Read(p []byte) (int, error) {
+	if b.over {
+		return 0, errBlobTooLarge
 	}
-	out, err := enc.NewDecoder().Bytes(data)
+	if room := b.max + 1 - b.n; int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if b.n > b.max {
+		b.over = true
+		return n, errBlobTooLarge
+	}
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+// DecodeText decodes a blob as the reference's bytes.decode(src_encoding) (sn9-spec.md
+// section 6): CPython's encoding names and strict decoding, through [pycodec.Decode]. An unknown
+// or non-text encoding, or bytes invalid in it, is an error; the reference lets that exception
+// escape, so the whole loader fails and is not retried. Codecs pycodec does not reproduce fail
+// with pycodec.ErrUnsupported rather than decode differently.
+func DecodeText(data []byte, encoding string) (string, error) {
+	s, err := pycodec.Decode(data, encoding)
 	if err != nil {
 		return "", fmt.Errorf("decode %s: %w", encoding, err)
 	}
-	return string(out), nil
+	return s, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -13,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pretrain/pretrain/dataset/pycodec"
 )
 
 func gz(t testing.TB, data []byte) []byte {
@@ -69,25 +72,46 @@ func TestSoftwareHeritageBlob(t *testing.T) {
 	}
 }
 
+// TestDecodeText: the cases the reviewer named, with CPython 3.11's results (bytes.decode,
+// strict); TestDecodeTextCPythonVectors covers every codec.
 func TestDecodeText(t *testing.T) {
 	tests := []struct {
 		data []byte
 		enc  string
 		want string
-		err  bool
+		err  error // nil: any error when want is ""
 	}{
-		{[]byte("héllo"), "UTF-8", "héllo", false},
-		{[]byte("\xef\xbb\xbfx"), "utf-8", "\ufeffx", false}, // Python's utf-8 keeps a BOM
-		{[]byte{0xff, 'a'}, "UTF-8", "", true},
-		{[]byte{0xe9}, "ISO-8859-1", "é", false},
-		{[]byte{0x80}, "windows-1252", "€", false},
-		{[]byte{0x80}, "ascii", "", true},
-		{[]byte("x"), "no-such-codec", "", true},
+		{[]byte("héllo"), "UTF-8", "héllo", nil},
+		{[]byte("\xef\xbb\xbfx"), "utf-8", "\ufeffx", nil}, // Python's utf-8 keeps a BOM
+		{[]byte("\xef\xbb\xbfx"), "utf-8-sig", "x", nil},
+		{[]byte{0xff, 'a'}, "UTF-8", "", nil},
+		{[]byte{0x82, 0xa0, '\\'}, "Shift_JIS", "あ\\", nil},
+		{[]byte{0x87, 0x40}, "Shift_JIS", "", nil}, // NEC row 13: cp932 only
+		{[]byte{0x87, 0x40}, "CP932", "①", nil},
+		{[]byte{0xb0, 0xa1}, "GB2312", "啊", nil},
+		{[]byte{0x81, 0x30, 0x81, 0x30}, "GB18030", "\u0080", nil},
+		{[]byte{0xff, 0xfe, 0, 0, 'a', 0, 0, 0}, "UTF-32", "a", nil},
+		{[]byte{'a', 0}, "UTF-16", "a", nil}, // no BOM: little-endian
+		{[]byte{0xfe, 0xff, 0, 'a'}, "UTF-16", "a", nil},
+		{[]byte{0x80}, "cp1252", "€", nil},
+		{[]byte{0x81}, "windows-1252", "", nil}, // undefined in CPython's cp1252
+		{[]byte{0xe9}, "latin-1", "é", nil},
+		{[]byte{0x81, 0x41}, "CP949", "갂", nil},
+		{[]byte{0xa1}, "TIS-620", "ก", nil},
+		{[]byte{0x80}, "MacRoman", "Ä", nil},
+		{[]byte{0x88, 0x62}, "BIG5-HKSCS", "Ê̄", nil},
+		{[]byte("+AOk-"), "UTF-7", "é", nil},
+		{[]byte{0x80}, "ascii", "", nil},
+		{[]byte("x"), "no-such-codec", "", pycodec.ErrUnknownEncoding},
+		{[]byte("x"), "base64", "", pycodec.ErrUnknownEncoding},               // not a text encoding
+		{[]byte("\x1b$B0!\x1b(B"), "ISO-2022-JP", "", pycodec.ErrUnsupported}, // CPython: "亜"
+		{nil, "no-such-codec", "", nil},                                       // b"".decode(anything) is ""
 	}
 	for _, tt := range tests {
 		got, err := DecodeText(tt.data, tt.enc)
-		if (err != nil) != tt.err || got != tt.want {
-			t.Errorf("DecodeText(%q, %s) = %q, %v; want %q, err %v", tt.data, tt.enc, got, err, tt.want, tt.err)
+		wantErr := tt.want == "" && len(tt.data) > 0
+		if (err != nil) != wantErr || got != tt.want || tt.err != nil && !errors.Is(err, tt.err) {
+			t.Errorf("DecodeText(%q, %s) = %q, %v; want %q, error %v (%v)", tt.data, tt.enc, got, err, tt.want, wantErr, tt.err)
 		}
 	}
 }

@@ -7,9 +7,9 @@ import (
 	"math/big"
 	"os"
 
-	"github.com/pretrain/pretrain/tokenizer"
-
+	"github.com/pretrain/pretrain/chain"
 	"github.com/pretrain/pretrain/dataset"
+	"github.com/pretrain/pretrain/tokenizer"
 )
 
 // dataCmd groups the commands that show what validators read: `pretrain data pages` and
@@ -23,7 +23,7 @@ type dataCmd struct {
 type dataFlags struct {
 	Dataset   string `required:"" help:"Loader: falcon, fineweb, fineweb-edu2, stack-v1, stack-v2, pes2ox, finemath-3plus, infiwebmath-3plus (or its HF dataset name or id)."`
 	Seed      string `help:"Seed, a decimal integer (Python random.seed)." xor:"seed"`
-	BlockHash string `name:"block-hash" help:"Sync block hash (0x...); seed = int(sha256(hash).hexdigest(), 16)." xor:"seed"`
+	BlockHash string `name:"block-hash" help:"Sync block hash (64 hex digits, 0x optional, any case); seed = int(sha256(its 0x-prefixed lowercase form).hexdigest(), 16)." xor:"seed"`
 	NumPages  int    `name:"num-pages" default:"1" help:"Pages to draw (num_pages)."`
 	Endpoint  string `default:"https://datasets-server.huggingface.co" help:"Datasets-server base URL (a local 'pretrain dataserver' works)."`
 }
@@ -31,7 +31,12 @@ type dataFlags struct {
 func (f *dataFlags) seed() (*big.Int, error) {
 	switch {
 	case f.BlockHash != "":
-		return dataset.SeedFromBlockHash(f.BlockHash), nil
+		// The reference hashes the hash string as the chain returns it: 0x, lowercase.
+		h, err := chain.ParseHash(f.BlockHash)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --block-hash %q: %v", errUsage, f.BlockHash, err)
+		}
+		return dataset.SeedFromBlockHash(h.String()), nil
 	case f.Seed != "":
 		v, ok := new(big.Int).SetString(f.Seed, 10)
 		if !ok {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -111,5 +112,26 @@ func TestDataBatches(t *testing.T) {
 	}
 	if !strings.Contains(out, `"batches"`) {
 		t.Errorf("summary lacks batches: %s", out)
+	}
+}
+
+// --block-hash is read as the chain writes it (0x, lowercase) before hashing, so any spelling
+// of the same hash gives the same pages; a malformed hash is a usage error.
+func TestDataPagesBlockHashNormalized(t *testing.T) {
+	const canonical = "0xa97f42f48fddd14f4c7443b46f9961a227c9a699e60f74dd08346713ba5dcd4c"
+	want, _, err := runCLI(t, "data", "pages", "--dataset", "falcon", "--block-hash", canonical, "--num-pages", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{strings.ToUpper(canonical[2:]), canonical[2:], "0X" + strings.ToUpper(canonical[2:])} {
+		got, _, err := runCLI(t, "data", "pages", "--dataset", "falcon", "--block-hash", h, "--num-pages", "2")
+		if err != nil || got != want {
+			t.Errorf("--block-hash %s: %v\n%s\nwant\n%s", h, err, got, want)
+		}
+	}
+	for _, h := range []string{"0x1234", "0xzz7f42f48fddd14f4c7443b46f9961a227c9a699e60f74dd08346713ba5dcd4c", canonical + "00"} {
+		if _, _, err := runCLI(t, "data", "pages", "--dataset", "falcon", "--block-hash", h); !errors.Is(err, errUsage) {
+			t.Errorf("--block-hash %s: err %v, want a usage error", h, err)
+		}
 	}
 }
