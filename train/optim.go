@@ -1,7 +1,7 @@
-// Package train is the miner's trainer: backward passes over nn's architectures, AdamW, the
-// learning-rate schedule and the training loop. This file holds the optimizer pieces, which
-// work on flat float32 parameter and gradient slices.
 package train
+
+// This file holds the optimizer pieces, which work on flat float32 parameter and gradient
+// slices.
 
 import (
 	"fmt"

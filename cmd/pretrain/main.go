@@ -39,6 +39,7 @@ type cli struct {
 	Wallet     walletCmd     `cmd:"" help:"Create and show bittensor wallets (coldkey, hotkeys)."`
 	Chain      chainCmd      `cmd:"" help:"Administer a local chain: init, register, stake, metagraph, commitment, advance."`
 	Tokenize   tokenizeCmd   `cmd:"" help:"Encode stdin to token ids as JSON, or decode ids (--decode), as Hugging Face tokenizers do."`
+	Miner      minerCmd      `cmd:"" help:"Miner tools: train a model on CPU."`
 }
 
 type logFlags struct {

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/pretrain/pretrain/train"
+)
+
+// minerCmd groups the miner's commands.
+type minerCmd struct {
+	Train minerTrainCmd `cmd:"" help:"Train a GPT-2 or Llama-family model on CPU; resumes from --out's checkpoint."`
+}
+
+// minerTrainCmd is `pretrain miner train`; its flags map one to one onto train.Config.
+type minerTrainCmd struct {
+	Arch            string  `required:"" enum:"gpt2,llama" help:"Architecture family: ${enum}."`
+	Preset          string  `help:"Model shape, an nn preset (e.g. gpt2-tiny, gpt2-124m, llama-tiny); not with --init."`
+	Init            string  `type:"existingdir" help:"Continue from this Hugging Face model directory instead of a preset."`
+	Data            string  `required:"" help:"Training corpus: a JSON-lines file with a content or text field (.gz allowed), or a datasets-server URL."`
+	Dataset         string  `help:"Dataset name when --data is a datasets-server URL (default local)."`
+	Pages           int     `help:"Pages drawn from a datasets-server (default 20)."`
+	HFToken         string  `name:"hf-token" env:"HF_TOKEN" help:"Hugging Face token for datasets that need one."`
+	Out             string  `required:"" help:"Run directory: trainer_state.bin, latest/ and best/ model directories."`
+	Tokenizer       string  `help:"Tokenizer name or directory (default: gpt2 for gpt2, Xenova/gpt-4 for llama)."`
+	Steps           int64   `help:"Optimizer steps (also the cosine schedule's length)."`
+	Minutes         float64 `help:"Wall-clock budget in minutes (constant rate after warm-up unless --steps is set)."`
+	LR              float64 `name:"lr" help:"Peak learning rate (default 1e-3)."`
+	MinLR           float64 `name:"min-lr" help:"Learning-rate floor of the cosine decay (default lr/10)."`
+	Warmup          int64   `help:"Warm-up steps (default min(100, steps/10))."`
+	WeightDecay     float64 `name:"weight-decay" help:"AdamW weight decay of 2-D weights (default 0.1)."`
+	Clip            float64 `help:"Gradient-norm clip (default 1.0)."`
+	Batch           int     `help:"Rows per micro-batch (default 8)."`
+	Accum           int     `help:"Micro-batches per optimizer step (default 1)."`
+	SeqLen          int     `name:"seq-len" help:"Tokens per row (default 256)."`
+	Seed            uint64  `help:"Seed of initialization and data order."`
+	EvalEvery       int64   `name:"eval-every" help:"Steps between held-out evaluations (default 50)."`
+	CheckpointEvery int64   `name:"checkpoint-every" help:"Steps between checkpoints (default 100)."`
+	EvalWindows     int     `name:"eval-windows" help:"Held-out windows per evaluation (default 32)."`
+	DType           string  `name:"dtype" default:"F32" enum:"F32,BF16" help:"Checkpoint weight dtype: ${enum}."`
+	JSON            bool    `name:"json" help:"Print the result (held-out curve) as JSON."`
+}
+
+func (c *minerTrainCmd) Run(ctx context.Context, e *env) error {
+	res, err := train.Run(ctx, train.Config{
+		Arch: c.Arch, Preset: c.Preset, Init: c.Init, Data: c.Data, Dataset: c.Dataset, Pages: c.Pages, HFToken: c.HFToken,
+		Out: c.Out, Tokenizer: c.Tokenizer,
+		Steps: c.Steps, Duration: time.Duration(c.Minutes * float64(time.Minute)),
+		LR: c.LR, MinLR: c.MinLR, Warmup: c.Warmup, WeightDecay: c.WeightDecay, Clip: c.Clip,
+		Batch: c.Batch, Accum: c.Accum, SeqLen: c.SeqLen, Seed: c.Seed,
+		EvalEvery: c.EvalEvery, CheckpointEvery: c.CheckpointEvery, EvalWindows: c.EvalWindows, DType: c.DType,
+		Log: e.log, Progress: e.stderr,
+	})
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		out, err := json.Marshal(map[string]any{"step": res.Step, "loss": finiteOr(res.Loss),
+			"held_out_loss": finiteOr(res.EvalLoss), "best_loss": finiteOr(res.BestLoss), "curve": res.Curve})
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(e.stdout, string(out))
+		return err
+	}
+	_, err = fmt.Fprintf(e.stdout, "step %d: train loss %.4f, held-out loss %.4f, best %.4f\n", res.Step, res.Loss, res.EvalLoss, res.BestLoss)
+	return err
+}

@@ -1,0 +1,314 @@
+package train
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pretrain/pretrain/nn"
+)
+
+// tinyGPT2 writes a one-layer GPT-2 with the gpt2 tokenizer's vocabulary into a directory.
+func tinyGPT2(t *testing.T) string {
+	t.Helper()
+	raw := []byte(`{"architectures":["GPT2LMHeadModel"],"model_type":"gpt2","vocab_size":50257,"n_embd":16,
+		"n_layer":1,"n_head":2,"n_positions":64,"bos_token_id":50256,"eos_token_id":50256}`)
+	cfg, err := nn.ParseConfig(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewModel(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "init")
+	if err := WriteModelDir(dir, m, raw, "F32", ""); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func demoCorpus(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	words := strings.Fields("the whale ship sea captain union congress state nation people law year")
+	for i := range 60 {
+		var doc []string
+		for j := range 40 + i%7 {
+			doc = append(doc, words[(i*7+j*j)%len(words)])
+		}
+		line, _ := json.Marshal(map[string]string{"content": strings.Join(doc, " ")})
+		b.Write(append(line, '\n'))
+	}
+	p := filepath.Join(t.TempDir(), "corpus.jsonl")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// cancelAt is a progress writer that calls fn when a line starts with "step N ".
+type cancelAt struct {
+	step string
+	fn   func()
+	buf  bytes.Buffer
+}
+
+func (c *cancelAt) Write(p []byte) (int, error) {
+	if bytes.HasPrefix(p, []byte("step "+c.step+" ")) {
+		c.fn()
+	}
+	return c.buf.Write(p)
+}
+
+func runConfig(init, data, out string) Config {
+	return Config{Arch: "gpt2", Init: init, Data: data, Out: out, Steps: 6, LR: 3e-3, Batch: 2, SeqLen: 16,
+		Seed: 9, EvalEvery: 3, CheckpointEvery: 2, EvalWindows: 4}
+}
+
+// TestResumeAfterKill: a run killed after step 5, whose last checkpoint is step 4's,
+// resumes from step 4 and ends with the same weights, bit for bit, as an uninterrupted run,
+// since it reads the same windows in the same order.
+func TestResumeAfterKill(t *testing.T) {
+	init, data := tinyGPT2(t), demoCorpus(t)
+	full := filepath.Join(t.TempDir(), "full")
+	if _, err := Run(t.Context(), runConfig(init, data, full)); err != nil {
+		t.Fatal(err)
+	}
+
+	killed := filepath.Join(t.TempDir(), "killed")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var saved []byte
+	cfg := runConfig(init, data, killed)
+	cfg.Progress = &cancelAt{step: "5", fn: func() {
+		// What kill -9 at step 5 leaves: the state written at step 4.
+		var err error
+		if saved, err = os.ReadFile(filepath.Join(killed, StateFile)); err != nil {
+			t.Error(err)
+		}
+		cancel()
+	}}
+	if _, err := Run(ctx, cfg); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(killed, StateFile), saved, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, _, _, err := ReadState(filepath.Join(killed, StateFile), AdamWConfig{})
+	if err != nil || st.Step != 4 || st.Windows != 8 {
+		t.Fatalf("state after kill: %+v, %v", st, err)
+	}
+	if _, err := Run(t.Context(), runConfig(init, data, killed)); err != nil {
+		t.Fatal(err)
+	}
+	_, a, oa, err := ReadState(filepath.Join(full, StateFile), AdamWConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, b, ob, err := ReadState(filepath.Join(killed, StateFile), AdamWConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oa.Step != 6 || ob.Step != 6 {
+		t.Fatalf("adam steps %d and %d, want 6", oa.Step, ob.Step)
+	}
+	for i, p := range a.Params() {
+		if q := b.Params()[i]; !slices.Equal(p.Data, q.Data) || !slices.Equal(oa.V[i], ob.V[i]) {
+			t.Errorf("%s differs between the uninterrupted and the resumed run", p.Name)
+		}
+	}
+	// The run directory holds loadable models.
+	for _, sub := range []string{"latest", "best"} {
+		m, err := nn.Load(filepath.Join(killed, sub))
+		if err != nil {
+			t.Fatalf("nn.Load(%s): %v", sub, err)
+		}
+		m.Close()
+	}
+}
+
+func TestTrainingLowersLoss(t *testing.T) {
+	init, data := tinyGPT2(t), demoCorpus(t)
+	cfg := runConfig(init, data, t.TempDir())
+	cfg.Steps, cfg.EvalEvery = 30, 10
+	res, err := Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Curve) != 3 || !(res.Curve[2].Loss < res.Curve[0].Loss-0.5) {
+		t.Errorf("held-out curve %+v does not fall", res.Curve)
+	}
+}
+
+// TestGradientAccumulation: two micro-batches of one row at scale ½ give the gradient of
+// the two-row batch (the mean over equal-length rows is the mean of the rows' means).
+func TestGradientAccumulation(t *testing.T) {
+	f, cfg := readGradFixture(t, "llama")
+	whole, err := newNetwork[float64](cfg, f.source())
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := newNetwork[float64](cfg, f.source())
+	if err != nil {
+		t.Fatal(err)
+	}
+	L := len(f.IDs[0])
+	if _, err := whole.lossGrad(t.Context(), f.IDs, 1/float64(2*(L-1)), true); err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range f.IDs {
+		if _, err := parts.lossGrad(t.Context(), [][]int32{row}, 0.5/float64(L-1), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, p := range whole.params {
+		for j, g := range p.grad {
+			if q := parts.params[i].grad[j]; math.Abs(g-q) > 1e-12 {
+				t.Fatalf("%s[%d]: accumulated %v, whole batch %v", p.name, j, q, g)
+			}
+		}
+	}
+}
+
+func TestDecayOnlyOnMatrices(t *testing.T) {
+	_, cfg, err := nn.Preset("llama-tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := newModelZero(cfg, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range m.Params() {
+		matrix := strings.HasSuffix(p.Name, "_proj.weight") || strings.HasSuffix(p.Name, "embed_tokens.weight")
+		if p.Decay != matrix {
+			t.Errorf("%s: decay %v", p.Name, p.Decay)
+		}
+	}
+}
+
+func TestModelDirRoundTrip(t *testing.T) {
+	f, cfg := readGradFixture(t, "gpt2_untied")
+	net, err := newNetwork[float32](cfg, f.source())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Model{Config: cfg, net: net}
+	want, err := m.Loss(t.Context(), f.IDs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		dtype string
+		tol   float64
+	}{{"F32", 1e-6}, {"BF16", 2e-2}} {
+		t.Run(tc.dtype, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "m")
+			if err := WriteModelDir(dir, m, f.Config, tc.dtype, ""); err != nil {
+				t.Fatal(err)
+			}
+			ref, err := nn.Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ref.Close()
+			got, err := ref.Loss(t.Context(), f.IDs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(got-want) > tc.tol*want {
+				t.Errorf("nn loss of the written model = %v, trainer %v", got, want)
+			}
+			back, err := LoadModel(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.dtype == "F32" && !slices.Equal(back.Params()[0].Data, m.Params()[0].Data) {
+				t.Errorf("LoadModel does not restore the written weights")
+			}
+		})
+	}
+}
+
+func TestReadStateRejectsBadFiles(t *testing.T) {
+	_, cfg, err := nn.Preset("gpt2-tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _, _ := nn.Preset("gpt2-tiny")
+	m, err := newModelZero(cfg, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	if err := WriteState(good, &State{Config: raw, BestLoss: math.Inf(1)}, m, NewAdamW(AdamWConfig{}, m.Params())); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _, _, err := ReadState(good, AdamWConfig{}); err != nil || !math.IsInf(st.BestLoss, 1) {
+		t.Fatalf("good state: %v, %v", st, err)
+	}
+	cases := map[string][]byte{
+		"empty":     nil,
+		"magic":     append([]byte("XXXXXXXX"), data[8:]...),
+		"truncated": data[:len(data)-5],
+		"trailing":  append(slices.Clone(data), 0),
+		"header":    append(append([]byte(stateMagic), 0xff, 0xff, 0xff, 0x7f), data[12:]...),
+	}
+	for name, b := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(dir, name)
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, _, err := ReadState(p, AdamWConfig{}); err == nil {
+				t.Error("ReadState accepted a bad file")
+			}
+		})
+	}
+}
+
+// TestResumeRejectsChangedShape: the data position counts windows of the original length
+// and batch, so resuming with another one is refused rather than silently misread.
+func TestResumeRejectsChangedShape(t *testing.T) {
+	init, data, out := tinyGPT2(t), demoCorpus(t), t.TempDir()
+	cfg := runConfig(init, data, out)
+	cfg.Steps = 2
+	if _, err := Run(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Steps, cfg.SeqLen = 4, 8
+	if _, err := Run(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "sequence length 16") {
+		t.Errorf("resume with another sequence length: %v", err)
+	}
+}
+
+// TestBestKeptAcrossRestart: best/ can be newer than the last state file (a kill between
+// them); a resumed run compares against best.json, not the state's older best loss.
+func TestBestKeptAcrossRestart(t *testing.T) {
+	init, data, out := tinyGPT2(t), demoCorpus(t), t.TempDir()
+	if err := os.WriteFile(filepath.Join(out, bestFile), []byte(`{"step":9,"held_out_loss":0.5}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := runConfig(init, data, out)
+	cfg.Steps = 3
+	res, err := Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "best")); !errors.Is(err, os.ErrNotExist) || res.BestLoss != 0.5 {
+		t.Errorf("best/ replaced by a model of held-out loss %v (best.json says 0.5): %v", res.EvalLoss, err)
+	}
+}
