@@ -15,7 +15,8 @@ const (
 )
 
 // ReadBatches parses a JSON array of batches, each a [B][L] array of token ids with equal
-// row lengths, as compute_text_loss receives them.
+// row lengths, as compute_text_loss receives them. A JSON array of token arrays (what
+// `pretrain data batches` writes) is read as batches of one row, SN9's batch size.
 func ReadBatches(r io.Reader) ([][][]int32, error) {
 	raw, err := io.ReadAll(io.LimitReader(r, maxBatchFileBytes+1))
 	if err != nil {
@@ -26,7 +27,14 @@ func ReadBatches(r io.Reader) ([][][]int32, error) {
 	}
 	var batches [][][]int32
 	if err := json.Unmarshal(raw, &batches); err != nil {
-		return nil, fmt.Errorf("read batches: want a JSON array of [B][L] token arrays: %w", err)
+		var rows [][]int32
+		if json.Unmarshal(raw, &rows) != nil {
+			return nil, fmt.Errorf("read batches: want a JSON array of [B][L] token arrays or of token arrays: %w", err)
+		}
+		batches = make([][][]int32, len(rows))
+		for i, row := range rows {
+			batches[i] = [][]int32{row}
+		}
 	}
 	total := 0
 	for i, b := range batches {

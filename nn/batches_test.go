@@ -13,7 +13,12 @@ func TestReadBatches(t *testing.T) {
 	if err != nil || len(b) != 2 || len(b[1]) != 2 || b[1][1][2] != 9 {
 		t.Fatalf("ReadBatches() = %v, %v", b, err)
 	}
-	for _, bad := range []string{`[[[1,2],[3]]]`, `[[]]`, `{"a":1}`, `[[[1.5]]]`, `[[["x"]]]`} {
+	// `pretrain data batches` writes rows: each is a batch of one.
+	b, err = ReadBatches(strings.NewReader(`[[1,2,3],[4,5,6]]`))
+	if err != nil || len(b) != 2 || len(b[0]) != 1 || b[1][0][2] != 6 {
+		t.Fatalf("ReadBatches(rows) = %v, %v", b, err)
+	}
+	for _, bad := range []string{`[[[1,2],[3]]]`, `[[]]`, `{"a":1}`, `[[[1.5]]]`, `[[["x"]]]`, `[[1.5]]`, `[1,2]`} {
 		if _, err := ReadBatches(strings.NewReader(bad)); err == nil {
 			t.Errorf("ReadBatches(%s) accepted", bad)
 		}
