@@ -93,7 +93,9 @@ func (m *matcher) matchAt(s string, i int) int {
 }
 
 // isWordRune is \w of Rust's regex crate: Alphabetic, marks, decimal digits, connector
-// punctuation and Join_Control.
+// punctuation and Join_Control. The single_word, lstrip and rstrip rules run on that crate
+// (\w, and \s for White_Space), not on Oniguruma, so they don't use the Unicode 14.0 tables
+// of the splitters: Go's unicode package (15.0 in Go 1.26) stands in for regex-syntax's.
 func isWordRune(r rune) bool {
 	return unicode.IsLetter(r) || unicode.Is(unicode.Nl, r) || unicode.Is(unicode.Other_Alphabetic, r) ||
 		unicode.IsMark(r) || unicode.Is(unicode.Nd, r) || unicode.Is(unicode.Pc, r) ||

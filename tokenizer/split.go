@@ -1,5 +1,7 @@
 package tokenizer
 
+//go:generate python3 gen_unicode14.py
+
 import (
 	"fmt"
 	"unicode"
@@ -27,7 +29,8 @@ const (
 
 // newRegexSplitter returns the hand-written splitter for a known pattern, else a regexp2
 // one. Hugging Face compiles these patterns with Oniguruma; regexp2 (a port of .NET's
-// backtracking engine) has the same look-ahead and Unicode classes.
+// backtracking engine) has the same look-ahead, but takes its Unicode classes from Go's
+// unicode package rather than Unicode 14.0 (see the package doc).
 func newRegexSplitter(pattern string) (splitter, error) {
 	switch pattern {
 	case gpt2Pattern:
@@ -80,7 +83,11 @@ func (r *regexSplitter) split(s string, emit func(string) bool) bool {
 	return true
 }
 
-// Character classes of the split patterns.
+// Character classes of the split patterns. Hugging Face tokenizers 0.19 runs the patterns
+// with Oniguruma 6.9.8, whose tables are Unicode 14.0, so the classes come from the pinned
+// Unicode 14.0 tables in unicode14.go (see gen_unicode14.py), not from Go's unicode package,
+// whose version follows the toolchain: a character assigned after 14.0 (CJK Extension H,
+// say) is [^\s\p{L}\p{N}] there, as it is in Oniguruma 6.9.8.
 const (
 	clsOther  = 0 // [^\s\p{L}\p{N}]
 	clsLetter = 1 // \p{L}
@@ -93,36 +100,36 @@ var asciiClass [utf8.RuneSelf]uint8
 
 func init() {
 	for c := range utf8.RuneSelf {
-		r := rune(c)
-		switch {
-		case r == '\r' || r == '\n':
-			asciiClass[c] = clsNL
-		case unicode.IsSpace(r):
-			asciiClass[c] = clsSpace
-		case unicode.IsLetter(r):
-			asciiClass[c] = clsLetter
-		case unicode.IsNumber(r):
-			asciiClass[c] = clsNumber
-		}
+		asciiClass[c] = class14(rune(c))
 	}
+	asciiClass['\r'], asciiClass['\n'] = clsNL, clsNL
 }
 
-// classAt returns the class and byte length of the rune at s[i:]. unicode.IsSpace is the
-// White_Space property, which is what \s means in Oniguruma and in Rust's regex crate.
+// class14 returns the class of r in Unicode 14.0. \s is the White_Space property: in
+// Oniguruma (kkos/oniguruma src/unicode.c, onigenc_unicode_is_code_ctype) \s is
+// ONIGENC_CTYPE_SPACE, answered from a Latin-1 table below U+0100 and from CR_Space above,
+// which src/make_unicode_property_data.py builds as White_Space; the Latin-1 table agrees
+// (U+0085 and U+00A0 are \s, U+001C..U+001F are not, unlike Python's str.isspace).
+func class14(r rune) uint8 {
+	switch {
+	case unicode.Is(letter14, r):
+		return clsLetter
+	case unicode.Is(number14, r):
+		return clsNumber
+	case unicode.Is(space14, r):
+		return clsSpace
+	}
+	return clsOther
+}
+
+// classAt returns the class and byte length of the rune at s[i:]; an invalid byte is one
+// U+FFFD.
 func classAt(s string, i int) (uint8, int) {
 	if c := s[i]; c < utf8.RuneSelf {
 		return asciiClass[c], 1
 	}
 	r, n := utf8.DecodeRuneInString(s[i:])
-	switch {
-	case unicode.IsLetter(r):
-		return clsLetter, n
-	case unicode.IsNumber(r):
-		return clsNumber, n
-	case unicode.IsSpace(r):
-		return clsSpace, n
-	}
-	return clsOther, n
+	return class14(r), n
 }
 
 func isSpaceCls(c uint8) bool { return c == clsSpace || c == clsNL }
@@ -223,6 +230,9 @@ func (cl100kSplitter) split(s string, emit func(string) bool) bool {
 
 func cl100kNext(s string, i int) int {
 	if s[i] == '\'' && i+1 < len(s) { // (?i:'s|'t|'re|'ve|'m|'ll|'d)
+		if s[i+1] == 0xc5 && i+2 < len(s) && s[i+2] == 0xbf {
+			return i + 3 // 'ſ: Oniguruma's case folding matches U+017F with s
+		}
 		switch s[i+1] | 0x20 {
 		case 's', 't', 'm', 'd':
 			return i + 2

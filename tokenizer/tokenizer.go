@@ -2,6 +2,16 @@
 // Face tokenizer.json, and the built-in tokenizers SN9 names ("gpt2", "distilgpt2",
 // "Xenova/gpt-4"). The ids are the ones Hugging Face tokenizers produce, since validators
 // agree only if they read the same tokens (sn9-spec.md §6, "Tokenization, per row").
+//
+// The reference is transformers 4.44.1 with tokenizers 0.19, which runs pre-tokenizer
+// patterns with Oniguruma 6.9.8 and its Unicode 14.0 tables. The GPT-2 pattern and the
+// cl100k one (Xenova/gpt-4's) have hand-written splitters whose \p{L}, \p{N} and \s come
+// from Unicode 14.0 tables pinned in unicode14.go, generated from CPython 3.11's
+// unicodedata by gen_unicode14.py, so they don't change with the Go toolchain; cl100k's
+// (?i:'s) also matches 'ſ, as Oniguruma's case folding does. Any other Split pattern runs
+// on regexp2, whose classes come from Go's unicode package (Unicode 15.0 in Go 1.26) and
+// whose (?i) doesn't match ſ with s: there, text with characters assigned after Unicode
+// 14.0 can split differently from the reference.
 package tokenizer
 
 import (
