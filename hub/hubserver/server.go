@@ -27,6 +27,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pretrain/pretrain/internal/httpserve"
+
 	"github.com/pretrain/pretrain/hub"
 )
 
@@ -126,34 +128,9 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Run serves on addr until ctx ends, then shuts down gracefully. ready, if not nil, receives
-// the bound address (useful with ":0").
+// the bound address once listening.
 func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("hubserver listen %s: %w", addr, err)
-	}
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-	}
-	if ready != nil {
-		ready(ln.Addr())
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	err = srv.Shutdown(sctx)
-	<-errc
-	return err
+	return httpserve.Run(ctx, "hubserver", addr, s.handler, s.log, ready)
 }
 
 // apiError writes an error the way the Hub does: status, X-Error-Code, X-Error-Message and a
