@@ -21,10 +21,14 @@ const DefaultEndpoint = "https://datasets-server.huggingface.co"
 
 // Client defaults.
 const (
-	// DefaultTimeout bounds one request. The reference passes timeout=15 to requests, which
-	// bounds the connect and each socket read; bounding the whole request is stricter only for
-	// bodies that trickle in for more than 15 s.
-	DefaultTimeout      = 15 * time.Second
+	// DefaultTimeout is the longest a request may go without progress: connecting, waiting for
+	// the response, or between two reads of the body. The reference passes timeout=15 to
+	// requests, which bounds the connect and each socket read the same way, so a slow but
+	// steady body is read, not abandoned for a new page draw.
+	DefaultTimeout = 15 * time.Second
+	// maxRequestDuration caps a whole request that keeps trickling (requests has no such cap;
+	// this only ends pathological servers).
+	maxRequestDuration  = 10 * time.Minute
 	DefaultMaxBodyBytes = 64 << 20 // a 50-row page of long documents is a few MB
 	maxRowsPerResponse  = 100      // the datasets-server's own page limit
 )
@@ -113,7 +117,7 @@ type ClientConfig struct {
 	// https or to a loopback host (a local datasets-server); an Auth request that would send
 	// it over plain http elsewhere fails instead.
 	Token        string
-	Timeout      time.Duration // per request; DefaultTimeout if zero
+	Timeout      time.Duration // longest wait without progress; DefaultTimeout if zero
 	MaxBodyBytes int64         // DefaultMaxBodyBytes if zero
 	// Transport replaces http.DefaultTransport (tests, proxies).
 	Transport http.RoundTripper
@@ -125,6 +129,7 @@ type Client struct {
 	base    *url.URL
 	token   string
 	maxBody int64
+	idle    time.Duration
 	http    *http.Client
 }
 
@@ -144,9 +149,10 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		base:    base,
 		token:   cfg.Token,
 		maxBody: cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes),
+		idle:    cmp.Or(cfg.Timeout, DefaultTimeout),
 		http: &http.Client{
 			Transport: cfg.Transport,
-			Timeout:   cmp.Or(cfg.Timeout, DefaultTimeout),
+			Timeout:   maxRequestDuration,
 			// The token goes to the configured endpoint only: no redirects to other hosts.
 			CheckRedirect: func(req *http.Request, via []*http.Request) error {
 				if req.URL.Host != host {
@@ -189,9 +195,31 @@ func (c *Client) url(path string, q url.Values) string {
 	return u.String()
 }
 
+// errNoProgress ends a request that made no progress for the client's idle timeout.
+var errNoProgress = errors.New("no progress within the timeout")
+
+// idleReader pushes back a request's idle deadline on every read that returns data.
+type idleReader struct {
+	r     io.Reader
+	timer *time.Timer
+	idle  time.Duration
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.timer.Reset(r.idle)
+	}
+	return n, err
+}
+
 // get performs one GET and returns the body of a 2xx response.
 func (c *Client) get(ctx context.Context, op, u string, auth bool) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	timer := time.AfterFunc(c.idle, func() { cancel(errNoProgress) })
+	defer timer.Stop()
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("datasets-server %s: %w", op, err)
 	}
@@ -206,9 +234,13 @@ func (c *Client) get(ctx context.Context, op, u string, auth bool) ([]byte, erro
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		if cause := context.Cause(rctx); cause != nil {
+			err = fmt.Errorf("%w: %w", cause, err)
+		}
 		return nil, &RequestError{Op: op, URL: u, Err: err}
 	}
 	defer resp.Body.Close()
+	timer.Reset(c.idle)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// Drain a little so the connection can be reused; never the whole of a huge body.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -217,10 +249,13 @@ func (c *Client) get(ctx context.Context, op, u string, auth bool) ([]byte, erro
 	if resp.ContentLength > c.maxBody {
 		return nil, fmt.Errorf("datasets-server %s %s: %w: %d bytes, limit %d", op, u, ErrBodyTooLarge, resp.ContentLength, c.maxBody)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	body, err := io.ReadAll(&idleReader{r: io.LimitReader(resp.Body, c.maxBody+1), timer: timer, idle: c.idle})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if cause := context.Cause(rctx); cause != nil {
+			err = fmt.Errorf("%w: %w", cause, err)
 		}
 		return nil, &RequestError{Op: op, URL: u, Status: resp.StatusCode, Err: fmt.Errorf("read body: %w", err)}
 	}
