@@ -153,15 +153,17 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		http: &http.Client{
 			Transport: cfg.Transport,
 			Timeout:   maxRequestDuration,
-			// The token goes to the configured endpoint only: no redirects to other hosts.
+			// Redirects are followed as requests follows them; the token goes to the configured
+			// endpoint only (requests strips it on a change of host or port, and so do we) and
+			// never over plain http.
 			CheckRedirect: func(req *http.Request, via []*http.Request) error {
 				if req.URL.Host != host {
-					return fmt.Errorf("redirect to %s refused: only %s is trusted", req.URL.Host, host)
+					req.Header.Del("Authorization")
 				}
 				if req.Header.Get("Authorization") != "" && !tokenAllowed(req.URL) {
 					return fmt.Errorf("redirect to %s refused: the token goes only over https", req.URL.Redacted())
 				}
-				if len(via) >= 5 {
+				if len(via) >= 30 { // requests' DEFAULT_REDIRECT_LIMIT
 					return errors.New("too many redirects")
 				}
 				return nil
