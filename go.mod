@@ -6,6 +6,7 @@ require (
 	github.com/ChainSafe/go-schnorrkel v1.0.0
 	github.com/alecthomas/kong v1.17.0
 	github.com/centrifuge/go-substrate-rpc-client/v4 v4.2.2-0.20240919131012-e3b938563803
+	github.com/consensys/gnark-crypto v0.19.2
 	github.com/cosmos/go-bip39 v1.0.0
 	github.com/decred/base58 v1.0.4
 	github.com/dlclark/regexp2 v1.12.0
@@ -17,6 +18,7 @@ require (
 )
 
 require (
+	github.com/bits-and-blooms/bitset v1.20.0 // indirect
 	github.com/deckarep/golang-set v1.8.0 // indirect
 	github.com/decred/dcrd/crypto/blake256 v1.0.0 // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect

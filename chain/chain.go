@@ -38,7 +38,8 @@ type Committer interface {
 
 // WeightSetter sets a validator's weights.
 type WeightSetter interface {
-	// SetWeights replaces signer's weight row on subnet netuid with (uids[i], weights[i]),
+	// SetWeights replaces signer's weight row on subnet netuid with (uids[i], weights[i])
+	// (on a subnet with commit-reveal, once the timelocked commit is revealed),
 	// the u16 form bittensor sends (scaled so the largest is 65535, zeros dropped).
 	// versionKey must be at least the subnet's weights version key. Errors wrap
 	// ErrNotRegistered, ErrRateLimited or ErrInvalid where they apply.

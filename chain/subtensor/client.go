@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	gethrpc "github.com/centrifuge/go-substrate-rpc-client/v4/gethrpc"
+	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/pretrain/pretrain/chain"
 )
 
@@ -18,6 +19,8 @@ type Client struct {
 	rpc *gethrpc.Client
 	cfg Config
 	log *slog.Logger
+
+	beacon *bls.G2Affine // timelock public key of weight commits; nil: drand quicknet's (tests swap it)
 
 	mu      sync.Mutex
 	rt      *runtime // latest runtime seen

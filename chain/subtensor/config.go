@@ -38,6 +38,10 @@ type Config struct {
 	// InclusionTimeout bounds the wait for a submitted extrinsic to be included in a block
 	// (default 3 minutes).
 	InclusionTimeout time.Duration
+	// BlockTime is the chain's block interval, from which weight commits on commit-reveal
+	// subnets pick their drand reveal round, as the SDK's block_time (default 12 s; a
+	// fast-blocks localnet runs at 250 ms).
+	BlockTime time.Duration
 
 	// Logger receives connection and submission events (nil: discard).
 	Logger *slog.Logger
@@ -50,6 +54,7 @@ func (c Config) withDefaults() Config {
 	c.MaxBackoff = cmp.Or(c.MaxBackoff, 30*time.Second)
 	c.Era = cmp.Or(c.Era, 64)
 	c.InclusionTimeout = cmp.Or(c.InclusionTimeout, 3*time.Minute)
+	c.BlockTime = cmp.Or(c.BlockTime, 12*time.Second)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -61,8 +66,8 @@ func (c Config) Validate() error {
 	if _, err := c.URL(); err != nil {
 		return err
 	}
-	if c.CallTimeout < 0 || c.Attempts < 0 || c.Backoff < 0 || c.MaxBackoff < 0 || c.InclusionTimeout < 0 {
-		return fmt.Errorf("subtensor config: negative timeout, attempts or backoff")
+	if c.CallTimeout < 0 || c.Attempts < 0 || c.Backoff < 0 || c.MaxBackoff < 0 || c.InclusionTimeout < 0 || c.BlockTime < 0 {
+		return fmt.Errorf("subtensor config: negative timeout, attempts, backoff or block time")
 	}
 	if c.Era != 0 && (c.Era < 4 || c.Era > 1<<16) {
 		return fmt.Errorf("subtensor config: era %d outside [4, 65536]", c.Era)

@@ -11,15 +11,16 @@
 //   - reads: current block, block hashes, the metagraph (NeuronInfoRuntimeApi.get_neurons_lite,
 //     SubnetInfoRuntimeApi.get_subnet_state for stake, SubtensorModule.Weights for weight
 //     rows, all at one block) and Commitments.CommitmentOf(netuid, hotkey);
-//   - writes: SubtensorModule.set_weights and Commitments.set_commitment as signed v4
-//     extrinsics with the runtime's signed extensions, submitted with
+//   - writes: SubtensorModule.set_weights, or on subnets with commit-reveal on (the chain's
+//     default) SubtensorModule.commit_timelocked_weights, and Commitments.set_commitment,
+//     as signed v4 extrinsics with the runtime's signed extensions, submitted with
 //     author_submitAndWatchExtrinsic, their outcome read from System.Events of the
-//     inclusion block and mapped to chain.ErrNotRegistered / ErrRateLimited / ErrInvalid.
+//     inclusion block and mapped to chain.ErrNotRegistered / ErrRateLimited / ErrInvalid;
+//   - timelock encryption to a drand quicknet round in the tle crate's format (Boneh–Franklin
+//     IBE on BLS12-381 with gnark-crypto, AES-256-GCM body), for the weight commits
+//     (chain.md section 5.4).
 //
 // Reads are retried with exponential backoff; submissions are sent once (see
-// Client.SetWeights). Not implemented: the timelocked commit-reveal of weights
-// (commit_timelocked_weights, chain.md section 5.4), so on subnets with commit-reveal on
-// (the chain's default) SetWeights refuses with an error wrapping chain.ErrInvalid;
-// extrinsic format v5. Responses
-// are bounded by the transport's 5 MiB message limit.
+// Client.SetWeights). Not implemented: commit_timelocked_mechanism_weights and extrinsic
+// format v5. Responses are bounded by the transport's 5 MiB message limit.
 package subtensor

@@ -11,27 +11,34 @@ import (
 	"github.com/pretrain/pretrain/chain"
 )
 
-// SetWeights submits SubtensorModule.set_weights signed by signer and waits until it is in
-// a block, then reads the block's events for its outcome. The extrinsic is sent once:
-// resending a transaction whose fate is unknown could apply it twice, so callers retry
-// whole calls (as the reference's set_weights loop does). The reads before sending are
-// retried with backoff.
+// SetWeights sets signer's weights on subnet netuid as bittensor's SDK does and waits until
+// the extrinsic is in a block, then reads the block's events for its outcome. The extrinsic
+// is sent once: resending a transaction whose fate is unknown could apply it twice, so
+// callers retry whole calls (as the reference's set_weights loop does). The reads before
+// sending are retried with backoff.
 //
-// Subnets with commit-reveal on reject set_weights (error CommitRevealEnabled); this client
-// does not implement the timelocked commit, checks the subnet's CommitRevealWeightsEnabled
-// first and returns an error wrapping chain.ErrInvalid without sending.
+// When the subnet has CommitRevealWeightsEnabled (the chain's default), set_weights would
+// fail with CommitRevealEnabled; SetWeights then sends
+// SubtensorModule.commit_timelocked_weights instead: the weights, as subtensor's
+// WeightsTlockPayload, timelock-encrypted to the drand quicknet round bittensor-drand's
+// generate_commit picks from the subnet's Tempo and RevealPeriodEpochs. The chain reveals
+// and applies them itself once that round's pulse arrives. Otherwise it sends set_weights.
 func (c *Client) SetWeights(ctx context.Context, signer chain.Signer, netuid uint16, uids []chain.UID, weights []uint16, versionKey uint64) error {
-	err := c.submit(ctx, signer, func(ctx context.Context, m *Metadata, at chain.Hash) ([]byte, error) {
-		// The runtime would reject the call; refusing here saves a transaction and names the
-		// cause (CommitRevealWeightsEnabled defaults to true).
-		v, err := c.storageValue(ctx, m, at, "SubtensorModule", "CommitRevealWeightsEnabled", appendU16(nil, netuid))
+	err := c.submit(ctx, signer, func(ctx context.Context, m *Metadata, at chain.Hash, block chain.Block) ([]byte, error) {
+		p, err := c.commitRevealParams(ctx, m, at, netuid)
 		if err != nil {
 			return nil, err
 		}
-		if on, err := asBool(v); err != nil || on {
-			return nil, fmt.Errorf("commit-reveal is on for subnet %d and timelocked weight commits are not implemented: %w", netuid, chain.ErrInvalid)
+		if !p.Enabled {
+			return m.setWeightsCall(netuid, uids, weights, versionKey)
 		}
-		return m.setWeightsCall(netuid, uids, weights, versionKey)
+		call, round, err := c.timelockedWeightsCall(m, p, block, signer.PublicKey(), netuid, uids, weights, versionKey)
+		if err != nil {
+			return nil, err
+		}
+		c.log.Info("committing timelocked weights", "netuid", netuid, "block", block, "reveal_round", round,
+			"tempo", p.Tempo, "reveal_period_epochs", p.RevealPeriod)
+		return call, nil
 	})
 	if err != nil {
 		return fmt.Errorf("set weights %d: %w", netuid, err)
@@ -42,7 +49,7 @@ func (c *Client) SetWeights(ctx context.Context, signer chain.Signer, netuid uin
 // Commit submits Commitments.set_commitment(netuid, {fields: [Raw<len>(data)]}) signed by
 // signer (the hotkey) and waits for inclusion, as SetWeights.
 func (c *Client) Commit(ctx context.Context, signer chain.Signer, netuid uint16, data string) error {
-	err := c.submit(ctx, signer, func(_ context.Context, m *Metadata, _ chain.Hash) ([]byte, error) {
+	err := c.submit(ctx, signer, func(_ context.Context, m *Metadata, _ chain.Hash, _ chain.Block) ([]byte, error) {
 		return m.setCommitmentCall(netuid, data)
 	})
 	if err != nil {
@@ -98,7 +105,7 @@ func poolError(err error) error {
 	return err
 }
 
-func (c *Client) submit(ctx context.Context, signer chain.Signer, build func(context.Context, *Metadata, chain.Hash) ([]byte, error)) error {
+func (c *Client) submit(ctx context.Context, signer chain.Signer, build func(context.Context, *Metadata, chain.Hash, chain.Block) ([]byte, error)) error {
 	hash, block, err := c.head(ctx)
 	if err != nil {
 		return err
@@ -107,7 +114,7 @@ func (c *Client) submit(ctx context.Context, signer chain.Signer, build func(con
 	if err != nil {
 		return err
 	}
-	call, err := build(ctx, rt.meta, hash)
+	call, err := build(ctx, rt.meta, hash, block)
 	if err != nil {
 		return err
 	}

@@ -159,36 +159,6 @@ func TestClientSetWeights(t *testing.T) {
 	}
 }
 
-// TestClientCommitReveal: with commit-reveal on (explicitly, or by the storage default), the
-// client refuses before submitting.
-func TestClientCommitReveal(t *testing.T) {
-	ev := loadEventCases(t)
-	for _, tc := range []struct {
-		name  string
-		unset bool
-	}{{"on", false}, {"default", true}} {
-		t.Run(tc.name, func(t *testing.T) {
-			n := submitNode(t, "set_weights", nil, ev["success"].Events, nil)
-			if tc.unset {
-				key, _, _ := metadataFixture(t, spec343V15).storageKey("SubtensorModule", "CommitRevealWeightsEnabled", appendU16(nil, 9))
-				delete(n.storage, hex0x(key))
-			} else {
-				setCommitReveal(t, n, 9, true)
-			}
-			c := openFake(t, n)
-			err := c.SetWeights(t.Context(), newSubkeySigner(t, "//Alice"), 9, []chain.UID{0, 1, 2}, []uint16{0, 32768, 65535}, 4062)
-			if !errors.Is(err, chain.ErrInvalid) || !strings.Contains(err.Error(), "commit-reveal") {
-				t.Errorf("SetWeights error = %v, want ErrInvalid about commit-reveal", err)
-			}
-			for _, m := range n.methods() {
-				if m == "author_submitAndWatchExtrinsic" {
-					t.Error("extrinsic submitted although commit-reveal is on")
-				}
-			}
-		})
-	}
-}
-
 func TestClientCommit(t *testing.T) {
 	ev := loadEventCases(t)
 	var f struct {
