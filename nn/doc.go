@@ -5,6 +5,11 @@
 // (sn9-spec.md section 2, compute_text_loss), greedy generation with a KV cache, the
 // generation sanity check (check_for_reasonable_output) and the parameter count.
 //
+// Each architecture has one forward, generic over the element type: float32 for inference
+// and training, float64 for the trainer's gradient checks. The trainer runs it through
+// [Net], over weights it owns, and reads the activations its backward needs from a
+// [Trace]; inference passes no trace and pays nothing for it.
+//
 // Model directories come from strangers: every size is bounded and every field validated,
 // and a bad file yields an error, never a panic.
 package nn

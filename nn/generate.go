@@ -38,7 +38,7 @@ func (m *Model) Generate(ctx context.Context, prompt []int32, opts GenerateOptio
 	d := cfg.Hidden
 	cache := m.NewKVCache(len(prompt) + opts.MaxNewTokens)
 	hidden := make([]float32, len(prompt)*d)
-	if err := m.net.forward(ctx, prompt, cache, hidden); err != nil {
+	if err := m.net.forward(ctx, prompt, 1, cache, hidden, nil); err != nil {
 		return nil, fmt.Errorf("generate: %w", err)
 	}
 	head := m.net.head()
@@ -82,7 +82,7 @@ func (m *Model) Generate(ctx context.Context, prompt []int32, opts GenerateOptio
 		if len(out) == opts.MaxNewTokens {
 			break
 		}
-		if err := m.net.forward(ctx, []int32{next}, cache, hidden[:d]); err != nil {
+		if err := m.net.forward(ctx, []int32{next}, 1, cache, hidden[:d], nil); err != nil {
 			return nil, fmt.Errorf("generate: %w", err)
 		}
 		last = hidden[:d]

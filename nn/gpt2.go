@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/pretrain/pretrain/nn/kernels"
 )
@@ -12,7 +13,8 @@ import (
 // projections (weights stored in x out), tied output embedding unless the config unties it.
 
 func init() {
-	register(&arch{name: "GPT2LMHeadModel", modelType: "gpt2", parse: parseGPT2, build: buildGPT2})
+	register(&arch{name: "GPT2LMHeadModel", modelType: "gpt2", parse: parseGPT2,
+		build: buildGPT2[float32], build64: buildGPT2[float64]})
 }
 
 func parseGPT2(c *Config, r *rawConfig) error {
@@ -54,25 +56,26 @@ func parseGPT2(c *Config, r *rawConfig) error {
 	return nil
 }
 
-type gpt2Block struct {
-	ln1W, ln1B, ln2W, ln2B []float32
+type gpt2Block[F kernels.Float] struct {
+	ln1W, ln1B, ln2W, ln2B []F
 	attnW, projW           kernels.Mat
-	attnB, projB           []float32
+	attnB, projB           []F
 	fcW, fc2W              kernels.Mat
-	fcB, fc2B              []float32
+	fcB, fc2B              []F
 }
 
-type gpt2 struct {
+type gpt2[F kernels.Float] struct {
 	cfg      *Config
 	wte, wpe kernels.Mat
 	lmHead   kernels.Mat
-	blocks   []gpt2Block
-	lnfW     []float32
-	lnfB     []float32
-	act      func([]float32)
+	headAt   string
+	blocks   []gpt2Block[F]
+	lnfW     []F
+	lnfB     []F
+	act      func([]F)
 }
 
-func buildGPT2(c *Config, w *weightSet) (network, error) {
+func buildGPT2[F kernels.Float](c *Config, w *weightSet[F]) (network[F], error) {
 	// Checkpoints saved from GPT2LMHeadModel prefix the body with "transformer."; the
 	// original OpenAI conversions do not.
 	p := "transformer."
@@ -80,14 +83,17 @@ func buildGPT2(c *Config, w *weightSet) (network, error) {
 		p = ""
 	}
 	d, inner := c.Hidden, c.Intermed
-	g := &gpt2{cfg: c, act: activations[c.Activation]}
+	g := &gpt2[F]{cfg: c, act: activation[F](c.Activation)}
+	if g.act == nil {
+		return nil, fmt.Errorf("activation %q has no float64 kernel", c.Activation)
+	}
 	var err error
 	load := func(dst *kernels.Mat, name string, rows, cols int) {
 		if err == nil {
 			*dst, err = w.mat(name, rows, cols)
 		}
 	}
-	loadVec := func(dst *[]float32, name string, n int) {
+	loadVec := func(dst *[]F, name string, n int) {
 		if err == nil {
 			*dst, err = w.vec(name, n)
 		}
@@ -95,7 +101,7 @@ func buildGPT2(c *Config, w *weightSet) (network, error) {
 	load(&g.wte, p+"wte.weight", c.VocabSize, d)
 	load(&g.wpe, p+"wpe.weight", c.Positions, d)
 	for l := range c.Layers {
-		b := gpt2Block{}
+		b := gpt2Block[F]{}
 		h := fmt.Sprintf("%sh.%d.", p, l)
 		loadVec(&b.ln1W, h+"ln_1.weight", d)
 		loadVec(&b.ln1B, h+"ln_1.bias", d)
@@ -113,10 +119,10 @@ func buildGPT2(c *Config, w *weightSet) (network, error) {
 	}
 	loadVec(&g.lnfW, p+"ln_f.weight", d)
 	loadVec(&g.lnfB, p+"ln_f.bias", d)
-	if c.TieEmbeddings {
-		g.lmHead = g.wte
-	} else {
-		load(&g.lmHead, "lm_head.weight", c.VocabSize, d)
+	g.lmHead, g.headAt = g.wte, p+"wte.weight"
+	if !c.TieEmbeddings {
+		g.headAt = "lm_head.weight"
+		load(&g.lmHead, g.headAt, c.VocabSize, d)
 	}
 	if err != nil {
 		return nil, err
@@ -124,91 +130,99 @@ func buildGPT2(c *Config, w *weightSet) (network, error) {
 	return g, nil
 }
 
-func (g *gpt2) head() kernels.Mat { return g.lmHead }
+func (g *gpt2[F]) head() kernels.Mat { return g.lmHead }
+func (g *gpt2[F]) headName() string  { return g.headAt }
 
-func (g *gpt2) forward(ctx context.Context, ids []int32, cache *KVCache, out []float32) error {
+func (g *gpt2[F]) forward(ctx context.Context, ids []int32, rows int, cache *KVCache, out []F, tr *Trace[F]) error {
 	c := g.cfg
 	n, d, inner := len(ids), c.Hidden, c.Intermed
 	if err := checkIDs(ids, c.VocabSize); err != nil {
 		return err
 	}
-	pos0 := 0
-	if cache != nil {
-		pos0 = cache.n
+	L, pos0, err := checkRows(ids, rows, cache)
+	if err != nil {
+		return err
 	}
-	if pos0+n > c.Positions {
-		return fmt.Errorf("positions up to %d exceed n_positions %d", pos0+n, c.Positions)
+	if pos0+L > c.Positions {
+		return fmt.Errorf("positions up to %d exceed n_positions %d", pos0+L, c.Positions)
 	}
 	x := out[:n*d]
 	embed(x, g.wte, ids)
-	pe := make([]float32, d)
+	pe := make([]F, d)
 	for i := range n {
-		g.wpe.Row(pe, pos0+i)
-		row := x[i*d : (i+1)*d]
-		for j := range row {
-			row[j] += pe[j]
-		}
-	}
-	h := make([]float32, n*d)
-	qkv := make([]float32, n*3*d)
-	att := make([]float32, n*d)
-	ff := make([]float32, n*inner)
-	var scratchK, scratchV []float32
-	if cache == nil {
-		scratchK, scratchV = make([]float32, n*d), make([]float32, n*d)
+		kernels.RowOf(pe, g.wpe, pos0+i%L)
+		addInto(x[i*d:(i+1)*d], pe)
 	}
 	eps := float32(c.NormEps)
+	scale := F(1) // in F, as torch scales the scores in the model's dtype
+	if c.ScaleAttnWeights {
+		scale = F(1 / math.Sqrt(float64(c.HeadDim)))
+	}
+	proj := make([]F, n*d)
+	var ln1, qkv, att, ln2, fc, act, mean1, rstd1, mean2, rstd2 []F
 	for l, b := range g.blocks {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		copy(h, x)
-		for i := range n {
-			kernels.LayerNorm(h[i*d:(i+1)*d], b.ln1W, b.ln1B, eps)
+		t := tr.layer(l, len(g.blocks))
+		if l == 0 || t != nil {
+			// Inference reuses one set of buffers; a trace keeps every layer's.
+			ln1, qkv, att, ln2 = make([]F, n*d), make([]F, n*3*d), make([]F, n*d), make([]F, n*d)
+			fc = make([]F, n*inner)
 		}
-		conv1D(qkv, h, n, b.attnW, b.attnB)
-		K, V, _, err := layerKV(cache, l, n, scratchK, scratchV)
-		if err != nil {
-			return err
+		act = fc // activated in place
+		if t != nil {
+			act = make([]F, n*inner)
+			mean1, rstd1, mean2, rstd2 = make([]F, n), make([]F, n), make([]F, n), make([]F, n)
+			*t = LayerTrace[F]{X: slices.Clone(x), Norm1: ln1, Mean1: mean1, Rstd1: rstd1, QKV: qkv, Att: att,
+				Norm2: ln2, Mean2: mean2, Rstd2: rstd2, Pre: fc, Act: act}
 		}
-		for i := range n {
-			copy(K[(pos0+i)*d:(pos0+i+1)*d], qkv[i*3*d+d:i*3*d+2*d])
-			copy(V[(pos0+i)*d:(pos0+i+1)*d], qkv[i*3*d+2*d:i*3*d+3*d])
-		}
-		scale := float32(1)
-		if c.ScaleAttnWeights {
-			scale = float32(1 / math.Sqrt(float64(c.HeadDim)))
-		}
+		layerNorm(ln1, x, n, b.ln1W, b.ln1B, eps, mean1, rstd1)
+		conv1D(qkv, ln1, n, b.attnW, b.attnB)
+		layerScale := scale
 		if c.ScaleAttnByInverseLayerIdx {
-			scale /= float32(l + 1)
+			layerScale /= F(l + 1)
 		}
-		a := kernels.Attention{N: n, T: pos0 + n, Pos0: pos0, Heads: c.Heads, KVHeads: c.Heads, HeadDim: c.HeadDim,
-			Scale: scale, Q: qkv, QStride: 3 * d, K: K, V: V, KVStride: d, Out: att, OutStride: d}
-		a.Run()
-		conv1D(h, att, n, b.projW, b.projB)
-		addInto(x, h)
-		copy(h, x)
-		for i := range n {
-			kernels.LayerNorm(h[i*d:(i+1)*d], b.ln2W, b.ln2B, eps)
+		for r := range rows {
+			o := r * L
+			// Without a cache, keys and values are read in place from q|k|v.
+			K, V, kvStride := qkv[o*3*d+d:], qkv[o*3*d+2*d:], 3*d
+			if cache != nil {
+				if K, V, err = cacheKV[F](cache, l, L); err != nil {
+					return err
+				}
+				for i := range L {
+					copy(K[(pos0+i)*d:(pos0+i+1)*d], qkv[i*3*d+d:i*3*d+2*d])
+					copy(V[(pos0+i)*d:(pos0+i+1)*d], qkv[i*3*d+2*d:i*3*d+3*d])
+				}
+				kvStride = d
+			}
+			a := kernels.Attention[F]{N: L, T: pos0 + L, Pos0: pos0, Heads: c.Heads, KVHeads: c.Heads, HeadDim: c.HeadDim,
+				Scale: float64(layerScale), Q: qkv[o*3*d:], QStride: 3 * d, K: K, V: V, KVStride: kvStride, Out: att[o*d:], OutStride: d}
+			a.Run()
 		}
-		conv1D(ff, h, n, b.fcW, b.fcB)
-		g.act(ff)
-		conv1D(h, ff, n, b.fc2W, b.fc2B)
-		addInto(x, h)
+		conv1D(proj, att, n, b.projW, b.projB)
+		addInto(x, proj)
+		if t != nil {
+			t.XMid = slices.Clone(x)
+		}
+		layerNorm(ln2, x, n, b.ln2W, b.ln2B, eps, mean2, rstd2)
+		conv1D(fc, ln2, n, b.fcW, b.fcB)
+		if t != nil {
+			copy(act, fc)
+		}
+		g.act(act)
+		conv1D(proj, act, n, b.fc2W, b.fc2B)
+		addInto(x, proj)
 	}
-	for i := range n {
-		kernels.LayerNorm(x[i*d:(i+1)*d], g.lnfW, g.lnfB, eps)
+	var mean, rstd []F
+	if tr != nil {
+		mean, rstd = make([]F, n), make([]F, n)
+		tr.X, tr.Mean, tr.Rstd = slices.Clone(x), mean, rstd
 	}
+	layerNorm(x, x, n, g.lnfW, g.lnfB, eps, mean, rstd)
 	if cache != nil {
 		cache.n += n
 	}
 	return nil
-}
-
-// addInto adds src into dst elementwise (residual connections).
-func addInto(dst, src []float32) {
-	src = src[:len(dst)]
-	for i := range dst {
-		dst[i] += src[i]
-	}
 }

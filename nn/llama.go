@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/pretrain/pretrain/nn/kernels"
 )
@@ -13,9 +14,17 @@ import (
 // SwiGLU MLP, tied or untied output embedding. The three differ only in defaults and biases.
 
 func init() {
-	register(&arch{name: "LlamaForCausalLM", modelType: "llama", parse: llamaParser(llamaDefaults), build: buildLlama})
-	register(&arch{name: "MistralForCausalLM", modelType: "mistral", parse: llamaParser(mistralDefaults), build: buildLlama})
-	register(&arch{name: "Qwen2ForCausalLM", modelType: "qwen2", parse: llamaParser(qwen2Defaults), build: buildLlama})
+	for _, a := range []struct {
+		name, modelType string
+		defaults        llamaFamily
+	}{
+		{"LlamaForCausalLM", "llama", llamaDefaults},
+		{"MistralForCausalLM", "mistral", mistralDefaults},
+		{"Qwen2ForCausalLM", "qwen2", qwen2Defaults},
+	} {
+		register(&arch{name: a.name, modelType: a.modelType, parse: llamaParser(a.defaults),
+			build: buildLlama[float32], build64: buildLlama[float64]})
+	}
 }
 
 // llamaDefaults are a config class's defaults for absent keys.
@@ -106,65 +115,66 @@ func llamaParser(f llamaFamily) func(c *Config, r *rawConfig) error {
 	}
 }
 
-type llamaLayer struct {
-	attnNorm, mlpNorm []float32
+type llamaLayer[F kernels.Float] struct {
+	attnNorm, mlpNorm []F
 	wq, wk, wv, wo    kernels.Mat
-	bq, bk, bv, bo    []float32
+	bq, bk, bv, bo    []F
 	gate, up, down    kernels.Mat
-	gateB, upB, downB []float32
+	gateB, upB, downB []F
 }
 
-type llama struct {
+type llama[F kernels.Float] struct {
 	cfg     *Config
 	embed   kernels.Mat
 	lmHead  kernels.Mat
-	layers  []llamaLayer
-	norm    []float32
+	headAt  string
+	layers  []llamaLayer[F]
+	norm    []F
 	invFreq []float32
 }
 
-func buildLlama(c *Config, w *weightSet) (network, error) {
+func buildLlama[F kernels.Float](c *Config, w *weightSet[F]) (network[F], error) {
 	d, hd, I := c.Hidden, c.HeadDim, c.Intermed
 	qDim, kvDim := c.Heads*hd, c.KVHeads*hd
-	m := &llama{cfg: c, invFreq: ropeInvFreq(c)}
+	m := &llama[F]{cfg: c, invFreq: RopeInvFreq(c)}
 	var err error
 	load := func(dst *kernels.Mat, name string, rows, cols int) {
 		if err == nil {
 			*dst, err = w.mat(name, rows, cols)
 		}
 	}
-	loadVec := func(dst *[]float32, name string, n int, want bool) {
+	loadVec := func(dst *[]F, name string, n int, want bool) {
 		if err == nil && want {
 			*dst, err = w.vec(name, n)
 		}
 	}
 	load(&m.embed, "model.embed_tokens.weight", c.VocabSize, d)
 	for l := range c.Layers {
-		var L llamaLayer
+		var L llamaLayer[F]
 		p := fmt.Sprintf("model.layers.%d.", l)
 		loadVec(&L.attnNorm, p+"input_layernorm.weight", d, true)
-		loadVec(&L.mlpNorm, p+"post_attention_layernorm.weight", d, true)
 		load(&L.wq, p+"self_attn.q_proj.weight", qDim, d)
-		load(&L.wk, p+"self_attn.k_proj.weight", kvDim, d)
-		load(&L.wv, p+"self_attn.v_proj.weight", kvDim, d)
-		load(&L.wo, p+"self_attn.o_proj.weight", d, qDim)
 		loadVec(&L.bq, p+"self_attn.q_proj.bias", qDim, c.QKVBias)
+		load(&L.wk, p+"self_attn.k_proj.weight", kvDim, d)
 		loadVec(&L.bk, p+"self_attn.k_proj.bias", kvDim, c.QKVBias)
+		load(&L.wv, p+"self_attn.v_proj.weight", kvDim, d)
 		loadVec(&L.bv, p+"self_attn.v_proj.bias", kvDim, c.QKVBias)
+		load(&L.wo, p+"self_attn.o_proj.weight", d, qDim)
 		loadVec(&L.bo, p+"self_attn.o_proj.bias", d, c.OBias)
+		loadVec(&L.mlpNorm, p+"post_attention_layernorm.weight", d, true)
 		load(&L.gate, p+"mlp.gate_proj.weight", I, d)
-		load(&L.up, p+"mlp.up_proj.weight", I, d)
-		load(&L.down, p+"mlp.down_proj.weight", d, I)
 		loadVec(&L.gateB, p+"mlp.gate_proj.bias", I, c.MLPBias)
+		load(&L.up, p+"mlp.up_proj.weight", I, d)
 		loadVec(&L.upB, p+"mlp.up_proj.bias", I, c.MLPBias)
+		load(&L.down, p+"mlp.down_proj.weight", d, I)
 		loadVec(&L.downB, p+"mlp.down_proj.bias", d, c.MLPBias)
 		m.layers = append(m.layers, L)
 	}
 	loadVec(&m.norm, "model.norm.weight", d, true)
-	if c.TieEmbeddings {
-		m.lmHead = m.embed
-	} else {
-		load(&m.lmHead, "lm_head.weight", c.VocabSize, d)
+	m.lmHead, m.headAt = m.embed, "model.embed_tokens.weight"
+	if !c.TieEmbeddings {
+		m.headAt = "lm_head.weight"
+		load(&m.lmHead, m.headAt, c.VocabSize, d)
 	}
 	if err != nil {
 		return nil, err
@@ -172,10 +182,10 @@ func buildLlama(c *Config, w *weightSet) (network, error) {
 	return m, nil
 }
 
-// ropeInvFreq computes the rotary inverse frequencies in float32 as transformers does:
+// RopeInvFreq computes the rotary inverse frequencies in float32 as transformers does:
 // 1/θ^(2i/dim), then the config's scaling (linear divides by factor; llama3 rescales low
 // frequencies and interpolates the middle band).
-func ropeInvFreq(c *Config) []float32 {
+func RopeInvFreq(c *Config) []float32 {
 	dim := c.HeadDim
 	inv := make([]float32, dim/2)
 	for i := range inv {
@@ -210,65 +220,85 @@ func ropeInvFreq(c *Config) []float32 {
 	return inv
 }
 
-func (m *llama) head() kernels.Mat { return m.lmHead }
+// ropeTables returns cos and sin of the angles float32(pos)·inv_freq (in float32, as
+// transformers computes them) for positions pos0..pos0+n-1, n x len(invFreq).
+func ropeTables[F kernels.Float](invFreq []float32, pos0, n int) (cos, sin []F) {
+	half := len(invFreq)
+	cos, sin = make([]F, n*half), make([]F, n*half)
+	for i := range n {
+		for j, f := range invFreq {
+			a := float64(float32(pos0+i) * f)
+			cos[i*half+j] = F(math.Cos(a))
+			sin[i*half+j] = F(math.Sin(a))
+		}
+	}
+	return cos, sin
+}
 
-func (m *llama) forward(ctx context.Context, ids []int32, cache *KVCache, out []float32) error {
+func (m *llama[F]) head() kernels.Mat { return m.lmHead }
+func (m *llama[F]) headName() string  { return m.headAt }
+
+func (m *llama[F]) forward(ctx context.Context, ids []int32, rows int, cache *KVCache, out []F, tr *Trace[F]) error {
 	c := m.cfg
 	n, d, hd, I := len(ids), c.Hidden, c.HeadDim, c.Intermed
 	qDim, kvDim := c.Heads*hd, c.KVHeads*hd
 	if err := checkIDs(ids, c.VocabSize); err != nil {
 		return err
 	}
-	pos0 := 0
-	if cache != nil {
-		pos0 = cache.n
+	L, pos0, err := checkRows(ids, rows, cache)
+	if err != nil {
+		return err
 	}
-	if c.SlidingWindow > 0 && pos0+n > c.SlidingWindow {
+	if c.SlidingWindow > 0 && pos0+L > c.SlidingWindow {
 		// The reference's flash-attention window semantics are not reproduced yet.
-		return fmt.Errorf("%w: %d positions exceed sliding_window %d", ErrUnsupportedArchitecture, pos0+n, c.SlidingWindow)
+		return fmt.Errorf("%w: %d positions exceed sliding_window %d", ErrUnsupportedArchitecture, pos0+L, c.SlidingWindow)
 	}
-	// Rotary tables for the new positions: angle = float32(pos)·inv_freq in float32.
 	half := hd / 2
-	cos := make([]float32, n*half)
-	sin := make([]float32, n*half)
-	for i := range n {
-		for j, f := range m.invFreq {
-			a := float64(float32(pos0+i) * f)
-			cos[i*half+j] = float32(math.Cos(a))
-			sin[i*half+j] = float32(math.Sin(a))
-		}
+	cos, sin := ropeTables[F](m.invFreq, pos0, L)
+	if tr != nil {
+		tr.Cos, tr.Sin = cos, sin
 	}
 	x := out[:n*d]
 	embed(x, m.embed, ids)
-	h := make([]float32, n*d)
-	q := make([]float32, n*qDim)
-	att := make([]float32, n*qDim)
-	gate := make([]float32, n*I)
-	up := make([]float32, n*I)
-	var scratchK, scratchV []float32
-	if cache == nil {
-		scratchK, scratchV = make([]float32, n*kvDim), make([]float32, n*kvDim)
-	}
 	eps := float32(c.NormEps)
-	scale := float32(1 / math.Sqrt(float64(hd)))
-	for l, L := range m.layers {
+	scale := float64(F(1 / math.Sqrt(float64(hd))))
+	proj := make([]F, n*d)
+	var h1, q, k, v, att, h2, gate, up, act, rstd1, rstd2 []F
+	for l, ly := range m.layers {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		copy(h, x)
-		for i := range n {
-			kernels.RMSNorm(h[i*d:(i+1)*d], L.attnNorm, eps)
+		t := tr.layer(l, len(m.layers))
+		if l == 0 || t != nil {
+			// Inference reuses one set of buffers; a trace keeps every layer's.
+			h1, q, att, h2 = make([]F, n*d), make([]F, n*qDim), make([]F, n*qDim), make([]F, n*d)
+			gate, up = make([]F, n*I), make([]F, n*I)
+			if cache == nil {
+				k, v = make([]F, n*kvDim), make([]F, n*kvDim)
+			}
 		}
-		K, V, _, err := layerKV(cache, l, n, scratchK, scratchV)
-		if err != nil {
-			return err
+		act = gate // activated in place
+		if t != nil {
+			act = make([]F, n*I)
+			rstd1, rstd2 = make([]F, n), make([]F, n)
+			*t = LayerTrace[F]{X: slices.Clone(x), Norm1: h1, Rstd1: rstd1, Q: q, K: k, V: v, Att: att,
+				Norm2: h2, Rstd2: rstd2, Pre: gate, Up: up, Act: act}
 		}
-		kNew, vNew := K[pos0*kvDim:(pos0+n)*kvDim], V[pos0*kvDim:(pos0+n)*kvDim]
-		linear(q, h, n, L.wq, L.bq)
-		linear(kNew, h, n, L.wk, L.bk)
-		linear(vNew, h, n, L.wv, L.bv)
+		rmsNorm(h1, x, n, ly.attnNorm, eps, rstd1)
+		K, V := k, v // the keys and values attention reads: this call's, or the cache's
+		kNew, vNew := k, v
+		if cache != nil {
+			if K, V, err = cacheKV[F](cache, l, n); err != nil {
+				return err
+			}
+			kNew, vNew = K[pos0*kvDim:(pos0+n)*kvDim], V[pos0*kvDim:(pos0+n)*kvDim]
+		}
+		linear(q, h1, n, ly.wq, ly.bq)
+		linear(kNew, h1, n, ly.wk, ly.bk)
+		linear(vNew, h1, n, ly.wv, ly.bv)
 		for i := range n {
-			cs, sn := cos[i*half:(i+1)*half], sin[i*half:(i+1)*half]
+			p := i % L
+			cs, sn := cos[p*half:(p+1)*half], sin[p*half:(p+1)*half]
 			for hh := range c.Heads {
 				kernels.RoPE(q[i*qDim+hh*hd:i*qDim+(hh+1)*hd], cs, sn)
 			}
@@ -276,24 +306,34 @@ func (m *llama) forward(ctx context.Context, ids []int32, cache *KVCache, out []
 				kernels.RoPE(kNew[i*kvDim+hh*hd:i*kvDim+(hh+1)*hd], cs, sn)
 			}
 		}
-		a := kernels.Attention{N: n, T: pos0 + n, Pos0: pos0, Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: hd,
-			Scale: scale, Q: q, QStride: qDim, K: K, V: V, KVStride: kvDim, Out: att, OutStride: qDim}
-		a.Run()
-		linear(h, att, n, L.wo, L.bo)
-		addInto(x, h)
-		copy(h, x)
-		for i := range n {
-			kernels.RMSNorm(h[i*d:(i+1)*d], L.mlpNorm, eps)
+		for r := range rows {
+			o := r * L
+			a := kernels.Attention[F]{N: L, T: pos0 + L, Pos0: pos0, Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: hd,
+				Scale: scale, Q: q[o*qDim:], QStride: qDim, K: K[o*kvDim:], V: V[o*kvDim:], KVStride: kvDim,
+				Out: att[o*qDim:], OutStride: qDim}
+			a.Run()
 		}
-		linear(gate, h, n, L.gate, L.gateB)
-		linear(up, h, n, L.up, L.upB)
-		kernels.SwiGLU(gate, up)
-		linear(h, gate, n, L.down, L.downB)
-		addInto(x, h)
+		linear(proj, att, n, ly.wo, ly.bo)
+		addInto(x, proj)
+		if t != nil {
+			t.XMid = slices.Clone(x)
+		}
+		rmsNorm(h2, x, n, ly.mlpNorm, eps, rstd2)
+		linear(gate, h2, n, ly.gate, ly.gateB)
+		linear(up, h2, n, ly.up, ly.upB)
+		if t != nil {
+			copy(act, gate)
+		}
+		kernels.SwiGLU(act, up)
+		linear(proj, act, n, ly.down, ly.downB)
+		addInto(x, proj)
 	}
-	for i := range n {
-		kernels.RMSNorm(x[i*d:(i+1)*d], m.norm, eps)
+	var rstd []F
+	if tr != nil {
+		rstd = make([]F, n)
+		tr.X, tr.Rstd = slices.Clone(x), rstd
 	}
+	rmsNorm(x, x, n, m.norm, eps, rstd)
 	if cache != nil {
 		cache.n += n
 	}

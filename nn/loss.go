@@ -52,7 +52,7 @@ const vocabBlock = 2048
 func (m *Model) rowLoss(ctx context.Context, ids []int32) (float64, error) {
 	d := m.Config.Hidden
 	hidden := make([]float32, len(ids)*d)
-	if err := m.net.forward(ctx, ids, nil, hidden); err != nil {
+	if err := m.net.forward(ctx, ids, 1, nil, hidden, nil); err != nil {
 		return 0, err
 	}
 	head := m.net.head()
@@ -105,7 +105,7 @@ func (m *Model) rowLoss(ctx context.Context, ids []int32) (float64, error) {
 func (m *Model) Logits(ctx context.Context, ids []int32) ([]float32, error) {
 	d := m.Config.Hidden
 	hidden := make([]float32, len(ids)*d)
-	if err := m.net.forward(ctx, ids, nil, hidden); err != nil {
+	if err := m.net.forward(ctx, ids, 1, nil, hidden, nil); err != nil {
 		return nil, err
 	}
 	head := m.net.head()

@@ -16,7 +16,8 @@ type arch struct {
 	name      string // config.json architectures[0], e.g. "LlamaForCausalLM"
 	modelType string // config.json model_type
 	parse     func(c *Config, r *rawConfig) error
-	build     func(c *Config, w *weightSet) (network, error)
+	build     func(c *Config, w *weightSet[float32]) (network[float32], error)
+	build64   func(c *Config, w *weightSet[float64]) (network[float64], error) // gradient checks
 }
 
 var archByName = map[string]*arch{}
@@ -51,14 +52,35 @@ func SupportedArchitectures() []string {
 	return out
 }
 
+// buildNet runs a's builder for the element type F.
+func buildNet[F kernels.Float](a *arch, c *Config, w *weightSet[F]) (network[F], error) {
+	var (
+		net any
+		err error
+	)
+	switch w := any(w).(type) {
+	case *weightSet[float32]:
+		net, err = a.build(c, w)
+	case *weightSet[float64]:
+		net, err = a.build64(c, w)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return net.(network[F]), nil
+}
+
 // network is an architecture's forward pass.
-type network interface {
-	// forward runs ids at positions pos0.. (pos0 = cache length, or 0 without a cache) and
-	// writes the final-norm hidden states, len(ids) x Hidden, into out. With a cache it
-	// appends the new keys and values.
-	forward(ctx context.Context, ids []int32, cache *KVCache, out []float32) error
-	// head is the output projection, vocab x hidden (transposed GEMM operand).
+type network[F kernels.Float] interface {
+	// forward runs rows rows of len(ids)/rows tokens each at positions pos0.. (pos0 = cache
+	// length, or 0 without a cache; a cache takes one row) and writes the final-norm hidden
+	// states, len(ids) x Hidden, into out. Attention stays within a row. With a cache it
+	// appends the new keys and values; with a trace it records the activations there.
+	forward(ctx context.Context, ids []int32, rows int, cache *KVCache, out []F, tr *Trace[F]) error
+	// head is the output projection, vocab x hidden (transposed GEMM operand), and
+	// headName the tensor it reads.
 	head() kernels.Mat
+	headName() string
 }
 
 // Model is a loaded causal LM. Its methods may be called from one goroutine at a time (each
@@ -66,7 +88,7 @@ type network interface {
 type Model struct {
 	Config     *Config
 	Generation *GenerationConfig
-	net        network
+	net        network[float32]
 	params     int64
 	weights    *Safetensors
 }
@@ -103,7 +125,7 @@ func New(cfg *Config, st *Safetensors) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &weightSet{st: st, seen: map[string]bool{}}
+	w := &weightSet[float32]{st: st, seen: map[string]bool{}}
 	net, err := a.build(cfg, w)
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", a.name, err)
@@ -124,8 +146,10 @@ func (m *Model) Architecture() string { return m.Config.Architectures[0] }
 func (m *Model) ParamCount() int64 { return m.params }
 
 // weightSet looks tensors up by name, checks their shapes and counts parameters. With an
-// rng instead of a file it makes each tensor it is asked for (random initialization).
-type weightSet struct {
+// rng instead of a file it makes each tensor it is asked for (random initialization); with
+// owned, the caller supplies each tensor's values and keeps them (the trainer's master
+// weights, which the forward then reads in place).
+type weightSet[F kernels.Float] struct {
 	st     *Safetensors
 	seen   map[string]bool
 	params int64
@@ -133,9 +157,11 @@ type weightSet struct {
 	rng   *rand.Rand
 	dtype string
 	made  []Tensor
+
+	owned func(name string, shape []int) ([]F, error)
 }
 
-func (w *weightSet) tensor(name string, shape ...int) (Tensor, error) {
+func (w *weightSet[F]) tensor(name string, shape ...int) (Tensor, error) {
 	if w.rng != nil {
 		return w.makeTensor(name, shape), nil
 	}
@@ -154,9 +180,9 @@ func (w *weightSet) tensor(name string, shape ...int) (Tensor, error) {
 }
 
 // has reports whether the weights contain name.
-func (w *weightSet) has(name string) bool {
-	if w.rng != nil {
-		return strings.HasPrefix(name, "transformer.") // random GPT-2 uses the prefixed names
+func (w *weightSet[F]) has(name string) bool {
+	if w.rng != nil || w.owned != nil {
+		return strings.HasPrefix(name, "transformer.") // made GPT-2 weights use the prefixed names
 	}
 	_, ok := w.st.Tensor(name)
 	return ok
@@ -164,7 +190,7 @@ func (w *weightSet) has(name string) bool {
 
 // makeTensor initializes a tensor as transformers' _init_weights does for these models:
 // 1-D weights (norm scales) one, biases zero, matrices normal with std 0.02.
-func (w *weightSet) makeTensor(name string, shape []int) Tensor {
+func (w *weightSet[F]) makeTensor(name string, shape []int) Tensor {
 	for _, t := range w.made {
 		if t.Name == name {
 			return t
@@ -214,7 +240,7 @@ func InitRandom(cfg *Config, dtype string, seed uint64) (*Model, []Tensor, error
 	if err != nil {
 		return nil, nil, fmt.Errorf("init random: %w", err)
 	}
-	w := &weightSet{seen: map[string]bool{}, rng: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)), dtype: dtype}
+	w := &weightSet[float32]{seen: map[string]bool{}, rng: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)), dtype: dtype}
 	net, err := a.build(cfg, w)
 	if err != nil {
 		return nil, nil, fmt.Errorf("init random %s: %w", a.name, err)
@@ -224,22 +250,77 @@ func InitRandom(cfg *Config, dtype string, seed uint64) (*Model, []Tensor, error
 	return m, w.made, nil
 }
 
-// mat returns a 2-D weight in its stored dtype.
-func (w *weightSet) mat(name string, rows, cols int) (kernels.Mat, error) {
+// ownedTensor asks the caller for a tensor's values and checks their count.
+func (w *weightSet[F]) ownedTensor(name string, shape ...int) ([]F, error) {
+	v, err := w.owned(name, shape)
+	if err != nil {
+		return nil, err
+	}
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	if len(v) != n {
+		return nil, fmt.Errorf("tensor %q has %d values, shape %v needs %d", name, len(v), shape, n)
+	}
+	if !w.seen[name] {
+		w.seen[name] = true
+		w.params += int64(n)
+	}
+	return v, nil
+}
+
+// mat returns a 2-D weight: in its stored dtype for float32 forwards, as F64 for float64
+// ones, and over the caller's slice when owned.
+func (w *weightSet[F]) mat(name string, rows, cols int) (kernels.Mat, error) {
+	if w.owned != nil {
+		v, err := w.ownedTensor(name, rows, cols)
+		if err != nil {
+			return kernels.Mat{}, err
+		}
+		return kernels.MatOf(v, rows, cols, cols), nil
+	}
 	t, err := w.tensor(name, rows, cols)
 	if err != nil {
 		return kernels.Mat{}, err
 	}
+	if _, wide := any(F(0)).(float64); wide {
+		v, err := t.Floats()
+		if err != nil {
+			return kernels.Mat{}, err
+		}
+		return kernels.MatOf(widen[F](v), rows, cols, cols), nil
+	}
 	return t.Mat()
 }
 
-// vec returns a 1-D weight widened to float32 (norms and biases are small).
-func (w *weightSet) vec(name string, n int) ([]float32, error) {
+// vec returns a 1-D weight as F (norms and biases are small): the caller's slice when owned,
+// else a widened copy.
+func (w *weightSet[F]) vec(name string, n int) ([]F, error) {
+	if w.owned != nil {
+		return w.ownedTensor(name, n)
+	}
 	t, err := w.tensor(name, n)
 	if err != nil {
 		return nil, err
 	}
-	return t.Floats()
+	v, err := t.Floats()
+	if err != nil {
+		return nil, err
+	}
+	return widen[F](v), nil
+}
+
+// widen returns v as F: v itself for float32.
+func widen[F kernels.Float](v []float32) []F {
+	if out, ok := any(v).([]F); ok {
+		return out
+	}
+	out := make([]F, len(v))
+	for i, x := range v {
+		out[i] = F(x)
+	}
+	return out
 }
 
 // activations maps config activation names to in-place kernels.
@@ -261,27 +342,80 @@ func activationNames() []string {
 	return out
 }
 
+// activation returns the in-place kernel of a config activation name for F (float64 has
+// the ones the trainer checks: gelu_new and silu).
+func activation[F kernels.Float](name string) func([]F) {
+	if f, ok := any(activations[name]).(func([]F)); ok {
+		return f
+	}
+	var f64 func([]float64)
+	switch name {
+	case "gelu_new", "gelu_pytorch_tanh":
+		f64 = kernels.GELUTanh64
+	case "silu", "swish":
+		f64 = kernels.SiLU64
+	default:
+		return nil
+	}
+	return any(f64).(func([]F))
+}
+
 // linear computes y = x·Wᵀ (+ b) for a torch Linear weight W (out x in), x n x in.
-func linear(y, x []float32, n int, w kernels.Mat, b []float32) {
-	kernels.Gemm(n, w.Rows, w.Cols, x, w.Cols, w, true, y, w.Rows, false)
+func linear[F kernels.Float](y, x []F, n int, w kernels.Mat, b []F) {
+	kernels.MatMul(n, w.Rows, w.Cols, x, w.Cols, w, true, y, w.Rows, false)
 	if b != nil {
 		kernels.AddBias(y[:n*w.Rows], b)
 	}
 }
 
 // conv1D computes y = x·W + b for a GPT-2 Conv1D weight W (in x out).
-func conv1D(y, x []float32, n int, w kernels.Mat, b []float32) {
-	kernels.Gemm(n, w.Cols, w.Rows, x, w.Rows, w, false, y, w.Cols, false)
+func conv1D[F kernels.Float](y, x []F, n int, w kernels.Mat, b []F) {
+	kernels.MatMul(n, w.Cols, w.Rows, x, w.Rows, w, false, y, w.Cols, false)
 	if b != nil {
 		kernels.AddBias(y[:n*w.Cols], b)
 	}
 }
 
 // embed widens rows ids of table into out.
-func embed(out []float32, table kernels.Mat, ids []int32) {
+func embed[F kernels.Float](out []F, table kernels.Mat, ids []int32) {
 	d := table.Cols
 	for i, id := range ids {
-		table.Row(out[i*d:(i+1)*d], int(id))
+		kernels.RowOf(out[i*d:(i+1)*d], table, int(id))
+	}
+}
+
+// layerNorm normalizes the n rows of x (width len(w)) into y; mean and rstd, when not nil,
+// receive each row's statistics.
+func layerNorm[F kernels.Float](y, x []F, n int, w, b []F, eps float32, mean, rstd []F) {
+	d := len(w)
+	kernels.ParallelFor(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			mu, r := kernels.LayerNorm(y[i*d:(i+1)*d], x[i*d:(i+1)*d], w, b, eps)
+			if mean != nil {
+				mean[i], rstd[i] = mu, r
+			}
+		}
+	})
+}
+
+// rmsNorm is layerNorm for RMSNorm.
+func rmsNorm[F kernels.Float](y, x []F, n int, w []F, eps float32, rstd []F) {
+	d := len(w)
+	kernels.ParallelFor(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r := kernels.RMSNorm(y[i*d:(i+1)*d], x[i*d:(i+1)*d], w, eps)
+			if rstd != nil {
+				rstd[i] = r
+			}
+		}
+	})
+}
+
+// addInto adds src into dst elementwise (residual connections).
+func addInto[F kernels.Float](dst, src []F) {
+	src = src[:len(dst)]
+	for i := range dst {
+		dst[i] += src[i]
 	}
 }
 
@@ -308,16 +442,31 @@ func (m *Model) NewKVCache(capacity int) *KVCache {
 // Len is the number of cached positions.
 func (c *KVCache) Len() int { return c.n }
 
-// layerKV returns the key/value buffers of layer l for n new rows after pos0: with a cache,
-// the cache's (checked for room); without, the scratch buffers.
-func layerKV(cache *KVCache, l, n int, scratchK, scratchV []float32) (k, v []float32, pos0 int, err error) {
-	if cache == nil {
-		return scratchK, scratchV, 0, nil
-	}
+// cacheKV returns layer l's cached keys and values after checking there is room for n more
+// rows; only float32 forwards have a cache.
+func cacheKV[F kernels.Float](cache *KVCache, l, n int) (k, v []F, err error) {
 	if cache.n+n > cache.capacity {
-		return nil, nil, 0, fmt.Errorf("kv cache of %d positions cannot take %d more after %d", cache.capacity, n, cache.n)
+		return nil, nil, fmt.Errorf("kv cache of %d positions cannot take %d more after %d", cache.capacity, n, cache.n)
 	}
-	return cache.k[l], cache.v[l], cache.n, nil
+	k, ok := any(cache.k[l]).([]F)
+	if !ok {
+		return nil, nil, fmt.Errorf("kv cache in a float64 forward")
+	}
+	return k, any(cache.v[l]).([]F), nil
+}
+
+// checkRows validates a forward's shape: rows rows of equal length, one row with a cache.
+func checkRows(ids []int32, rows int, cache *KVCache) (L, pos0 int, err error) {
+	if rows <= 0 || len(ids)%rows != 0 {
+		return 0, 0, fmt.Errorf("%d tokens do not make %d equal rows", len(ids), rows)
+	}
+	if cache != nil {
+		if rows != 1 {
+			return 0, 0, fmt.Errorf("a kv cache takes one row, not %d", rows)
+		}
+		pos0 = cache.n
+	}
+	return len(ids) / rows, pos0, nil
 }
 
 // checkIDs rejects token ids outside the embedding, as torch's index error would.

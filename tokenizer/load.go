@@ -60,17 +60,36 @@ func Load(nameOrPath string) (*Tokenizer, error) {
 	return loadPath(nameOrPath)
 }
 
-func (b *builtin) load(name string) (*Tokenizer, error) {
+// tokenizerJSON returns the built-in's tokenizer.json.
+func (b *builtin) tokenizerJSON() ([]byte, error) {
 	f, err := builtinFS.Open(b.file)
 	if err != nil {
-		return nil, fmt.Errorf("load tokenizer %s: %w", name, err)
+		return nil, err
 	}
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
 	if err != nil {
-		return nil, fmt.Errorf("load tokenizer %s: %w", name, err)
+		return nil, err
 	}
-	data, err := io.ReadAll(zr)
+	return io.ReadAll(zr)
+}
+
+// tokenizerConfig returns a tokenizer_config.json with the built-in's values, as the Hub
+// repositories of these tokenizers have them.
+func (b *builtin) tokenizerConfig() []byte {
+	out, _ := json.MarshalIndent(map[string]any{
+		"add_prefix_space": false,
+		"bos_token":        b.eos,
+		"eos_token":        b.eos,
+		"unk_token":        b.eos,
+		"model_max_length": b.maxLength,
+		"tokenizer_class":  "GPT2Tokenizer",
+	}, "", "  ")
+	return out
+}
+
+func (b *builtin) load(name string) (*Tokenizer, error) {
+	data, err := b.tokenizerJSON()
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer %s: %w", name, err)
 	}
@@ -78,7 +97,7 @@ func (b *builtin) load(name string) (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer %s: %w", name, err)
 	}
-	t.name = name
+	t.name, t.builtin = name, b
 	eos, _ := json.Marshal(b.eos)
 	cfg := config{EOS: eos, MaxLength: json.Number(fmt.Sprint(b.maxLength))}
 	if err := t.apply(&cfg); err != nil {
@@ -105,11 +124,16 @@ func loadPath(path string) (*Tokenizer, error) {
 		return nil, fmt.Errorf("load tokenizer %s: %w", path, err)
 	}
 	t.name = path
+	t.files = map[string][]byte{"tokenizer.json": data}
 	var cfg config
 	// transformers reads tokenizer_config.json, then lets special_tokens_map.json override.
 	for _, name := range []string{"tokenizer_config.json", "special_tokens_map.json"} {
-		if err := cfg.read(filepath.Join(dir, name)); err != nil {
+		raw, err := cfg.read(filepath.Join(dir, name))
+		if err != nil {
 			return nil, fmt.Errorf("load tokenizer %s: %w", path, err)
+		}
+		if raw != nil {
+			t.files[name] = raw
 		}
 	}
 	if err := t.apply(&cfg); err != nil {
@@ -141,16 +165,39 @@ type config struct {
 	MaxLength json.Number     `json:"model_max_length"`
 }
 
-func (c *config) read(path string) error {
+// read merges the config file at path, if there is one, and returns its bytes.
+func (c *config) read(path string) ([]byte, error) {
 	data, err := readBounded(path, maxConfigBytes)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := c.merge(data); err != nil {
-		return fmt.Errorf("decode %s: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("decode %s: %w", filepath.Base(path), err)
+	}
+	return data, nil
+}
+
+// WriteFiles writes the tokenizer into the directory dir as a Hugging Face model directory
+// carries it, so that Load(dir) gives the same tokenizer: tokenizer.json and
+// tokenizer_config.json for a built-in; for a tokenizer loaded from files, the files it
+// read (tokenizer.json, and tokenizer_config.json and special_tokens_map.json where
+// present).
+func (t *Tokenizer) WriteFiles(dir string) error {
+	files := t.files
+	if t.builtin != nil {
+		data, err := t.builtin.tokenizerJSON()
+		if err != nil {
+			return fmt.Errorf("write tokenizer %s: %w", t.name, err)
+		}
+		files = map[string][]byte{"tokenizer.json": data, "tokenizer_config.json": t.builtin.tokenizerConfig()}
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return fmt.Errorf("write tokenizer %s: %w", t.name, err)
+		}
 	}
 	return nil
 }

@@ -36,6 +36,10 @@ type Tokenizer struct {
 	vocabSize   int
 	eos, pad    int32 // -1 when absent
 	maxLength   int   // 0: no truncation
+
+	// What WriteFiles writes: a built-in's source, or the files a directory load read.
+	builtin *builtin
+	files   map[string][]byte
 }
 
 // Name returns the built-in name or the path the tokenizer was loaded from.

@@ -430,3 +430,42 @@ func TestInvalidUTF8RoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteFiles: a tokenizer written into a directory loads back as the same tokenizer,
+// built-ins and directory loads alike.
+func TestWriteFiles(t *testing.T) {
+	for _, name := range []string{"gpt2", "Xenova/gpt-4"} {
+		t.Run(name, func(t *testing.T) {
+			orig, err := Load(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			if err := orig.WriteFiles(dir); err != nil {
+				t.Fatal(err)
+			}
+			back, err := Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again := t.TempDir() // a directory load writes what it read
+			if err := back.WriteFiles(again); err != nil {
+				t.Fatal(err)
+			}
+			reread, err := Load(again)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const text = "Hello world<|endoftext|> it's 2026, naïve café!"
+			for _, tok := range []*Tokenizer{back, reread} {
+				if got, want := tok.Encode(text, false), orig.Encode(text, false); !slices.Equal(got, want) {
+					t.Errorf("Encode = %v, want %v", got, want)
+				}
+				if tok.EOS() != orig.EOS() || tok.MaxLength() != orig.MaxLength() || tok.VocabSize() != orig.VocabSize() {
+					t.Errorf("eos %d, max length %d, vocab %d; want %d, %d, %d", tok.EOS(), tok.MaxLength(), tok.VocabSize(),
+						orig.EOS(), orig.MaxLength(), orig.VocabSize())
+				}
+			}
+		})
+	}
+}

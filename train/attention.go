@@ -6,12 +6,13 @@ import (
 	"github.com/pretrain/pretrain/nn/kernels"
 )
 
-// Attention is causal multi-head attention with grouped-query heads over B independent rows
-// of L tokens: token t = b·L+i reads Q[t·QStride + h·HeadDim ...], and query head h uses
-// key/value head h/(Heads/KVHeads). Out = softmax(Q·Kᵀ·Scale + causal mask)·V per head.
-// The attention probabilities are not stored: Backward recomputes them, which costs one
-// more Q·Kᵀ but keeps memory linear in L. float32 runs on GEMMs (attention_gemm.go);
-// float64, the gradient-check mode, on the plain loops below.
+// Attention is the backward of causal multi-head attention with grouped-query heads over B
+// independent rows of L tokens, as nn's forward runs it (kernels.Attention per row): token
+// t = b·L+i reads Q[t·QStride + h·HeadDim ...], and query head h uses key/value head
+// h/(Heads/KVHeads); Out = softmax(Q·Kᵀ·Scale + causal mask)·V per head. The forward does
+// not keep the attention probabilities: Backward recomputes them, which costs one more
+// Q·Kᵀ but keeps memory linear in L. float32 runs on GEMMs (attention_gemm.go); float64,
+// the gradient-check mode, on the plain loops below.
 type Attention[F Float] struct {
 	B, L           int
 	Heads, KVHeads int
@@ -21,8 +22,7 @@ type Attention[F Float] struct {
 	QStride        int
 	K, V           []F
 	KVStride       int
-	Out            []F
-	OutStride      int
+	OutStride      int // of dOut
 }
 
 // probs computes row i's softmax over keys 0..i of head h, kv head kh, in batch row b.
@@ -50,34 +50,6 @@ func (a *Attention[F]) probs(p []F, b, h, kh, i int) {
 	for j := 0; j <= i; j++ {
 		p[j] = F(float64(p[j]) * inv)
 	}
-}
-
-// Forward computes Out.
-func (a *Attention[F]) Forward() {
-	if a32, ok := any(a).(*Attention[float32]); ok {
-		forward32(a32)
-		return
-	}
-	hd, group := a.HeadDim, a.Heads/a.KVHeads
-	kernels.ParallelFor(a.B*a.Heads, func(lo, hi int) {
-		p := make([]F, a.L)
-		for t := lo; t < hi; t++ {
-			b, h := t/a.Heads, t%a.Heads
-			kh := h / group
-			for i := range a.L {
-				a.probs(p, b, h, kh, i)
-				o := a.Out[(b*a.L+i)*a.OutStride+h*hd:][:hd]
-				clear(o)
-				for j := 0; j <= i; j++ {
-					v := a.V[(b*a.L+j)*a.KVStride+kh*hd:][:hd]
-					pj := p[j]
-					for c := range o {
-						o[c] += pj * v[c]
-					}
-				}
-			}
-		}
-	})
 }
 
 // Backward computes the gradients of Q, K and V from dOut. dQ has Q's layout, dK and dV

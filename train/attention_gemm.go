@@ -4,12 +4,11 @@ import (
 	"github.com/pretrain/pretrain/nn/kernels"
 )
 
-// The float32 attention runs each (row, head) as GEMMs on nn's kernel: S = Q·Kᵀ, P =
-// causal softmax(S·scale), O = P·V, and in the backward dP = dO·Vᵀ, dS = P ⊙ (dP − rowsum(P ⊙
+// The float32 attention backward runs each (row, head) as GEMMs on nn's kernel: S = Q·Kᵀ,
+// P = causal softmax(S·scale) recomputed, then dP = dO·Vᵀ, dS = P ⊙ (dP − rowsum(P ⊙
 // dP)), dQ = dS·K, dK += dSᵀ·Q, dV += Pᵀ·dO. The masked upper triangle is computed and
 // discarded (twice the scalar loop's multiply-adds), which the GEMM's speed repays many
-// times over. Work is split over (row, head) in Forward and (row, kv head) in Backward, so
-// no two workers write the same gradient.
+// times over. Work is split over (row, kv head), so no two workers write the same gradient.
 
 func mat32(data []float32, rows, cols, stride int) kernels.Mat {
 	return kernels.Mat{DType: kernels.F32, Rows: rows, Cols: cols, Stride: stride, F32: data}
@@ -40,20 +39,6 @@ func probs32(a *Attention[float32], p []float32, b, h, kh int) {
 	k := a.K[b*L*a.KVStride+kh*hd:]
 	kernels.GemmSerial(L, L, hd, q, a.QStride, mat32(k, L, hd, a.KVStride), true, p, L, false)
 	softmaxCausal(p, L, float32(a.Scale))
-}
-
-func forward32(a *Attention[float32]) {
-	L, hd, group := a.L, a.HeadDim, a.Heads/a.KVHeads
-	kernels.ParallelFor(a.B*a.Heads, func(lo, hi int) {
-		p := make([]float32, L*L)
-		for t := lo; t < hi; t++ {
-			b, h := t/a.Heads, t%a.Heads
-			kh := h / group
-			probs32(a, p, b, h, kh)
-			v := a.V[b*L*a.KVStride+kh*hd:]
-			kernels.GemmSerial(L, hd, L, p, L, mat32(v, L, hd, a.KVStride), false, a.Out[b*L*a.OutStride+h*hd:], a.OutStride, false)
-		}
-	})
 }
 
 func backward32(a *Attention[float32], dQ, dK, dV, dOut []float32) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pretrain/pretrain/internal/atomicfile"
 	"github.com/pretrain/pretrain/nn"
+	"github.com/pretrain/pretrain/tokenizer"
 )
 
 // The state file holds everything a run needs to continue exactly: the float32 master
@@ -215,14 +216,12 @@ func newModelZero(cfg *nn.Config, maxNumel int64) (*Model, error) {
 	return &Model{Config: cfg, net: net}, nil
 }
 
-// tokenizerFiles are copied from a tokenizer directory into each checkpoint.
-var tokenizerFiles = []string{"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt"}
-
 // WriteModelDir writes m as a Hugging Face model directory loadable by [nn.Load]:
 // config.json (configJSON with torch_dtype set), model.safetensors in dtype ("F32" or
-// "BF16"), generation_config.json, and the tokenizer files found in tokDir (if not empty).
+// "BF16"), generation_config.json, and tok's files (tokenizer.json, tokenizer_config.json;
+// none when tok is nil).
 // The directory is built beside dir and renamed into place, so dir is never half written.
-func WriteModelDir(dir string, m *Model, configJSON []byte, dtype string, tokDir string) error {
+func WriteModelDir(dir string, m *Model, configJSON []byte, dtype string, tok *tokenizer.Tokenizer) error {
 	fail := func(err error) error { return fmt.Errorf("write model %s: %w", dir, err) }
 	var cfg map[string]any
 	if err := json.Unmarshal(configJSON, &cfg); err != nil {
@@ -259,20 +258,13 @@ func WriteModelDir(dir string, m *Model, configJSON []byte, dtype string, tokDir
 	}
 	gj, _ := json.MarshalIndent(gen, "", "  ")
 	files := map[string][]byte{"config.json": cj, "generation_config.json": gj}
-	if tokDir != "" {
-		for _, name := range tokenizerFiles {
-			b, err := os.ReadFile(filepath.Join(tokDir, name))
-			if errors.Is(err, os.ErrNotExist) {
-				continue
-			}
-			if err != nil {
-				return fail(err)
-			}
-			files[name] = b
-		}
-	}
 	for name, b := range files {
 		if err := atomicfile.WriteFile(filepath.Join(tmp, name), b, 0o644); err != nil {
+			return fail(err)
+		}
+	}
+	if tok != nil {
+		if err := tok.WriteFiles(tmp); err != nil {
 			return fail(err)
 		}
 	}

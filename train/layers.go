@@ -9,50 +9,21 @@ import (
 // Float is the element type of a training network: float32 for training, float64 for the
 // gradient-check mode, where finite differences are accurate enough to check every
 // parameter of a tiny model.
-type Float interface{ ~float32 | ~float64 }
+type Float = kernels.Float
 
-// Each layer below is a forward that records what its backward needs and a backward that
-// reads it. Backwards accumulate (+=) into parameter gradients and overwrite input
-// gradients unless documented otherwise. Rows are tokens: n rows of width d, contiguous.
+// Each function below is the backward of one of nn's layers, reading what nn's forward
+// recorded in its trace. Backwards accumulate (+=) into parameter gradients and overwrite
+// input gradients unless documented otherwise. Rows are tokens: n rows of width d,
+// contiguous.
 
 // matmul computes C (m x n) = A (m x k) · op(B), where op(B) is B (k x n) or, with transB,
-// Bᵀ for B stored n x k; accumulate adds into C. float32 goes through nn's GEMM kernel.
+// Bᵀ for B stored n x k; accumulate adds into C. It runs on nn's kernels.
 func matmul[F Float](m, n, k int, a, b []F, transB bool, c []F, accumulate bool) {
-	if a32, ok := any(a).([]float32); ok {
-		b32, c32 := any(b).([]float32), any(c).([]float32)
-		rows, cols := k, n
-		if transB {
-			rows, cols = n, k
-		}
-		kernels.Gemm(m, n, k, a32, k, kernels.F32Mat(b32, rows, cols, cols), transB, c32, n, accumulate)
-		return
+	rows, cols := k, n
+	if transB {
+		rows, cols = n, k
 	}
-	kernels.ParallelFor(m, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			ci := c[i*n : (i+1)*n]
-			if !accumulate {
-				clear(ci)
-			}
-			ai := a[i*k : (i+1)*k]
-			if transB {
-				for j := range n {
-					bj := b[j*k : (j+1)*k]
-					var s F
-					for p, v := range ai {
-						s += v * bj[p]
-					}
-					ci[j] += s
-				}
-				continue
-			}
-			for p, v := range ai {
-				bp := b[p*n : (p+1)*n]
-				for j := range ci {
-					ci[j] += v * bp[j]
-				}
-			}
-		}
-	})
+	kernels.MatMul(m, n, k, a, k, kernels.MatOf(b, rows, cols, cols), transB, c, n, accumulate)
 }
 
 // transpose returns the k x m transpose of the m x k matrix a in dst, in 32 x 32 tiles so
@@ -79,16 +50,7 @@ func growTo[F Float](s []F, n int) []F {
 	return s[:n]
 }
 
-// LinearForward computes y = x·Wᵀ + b for a torch Linear weight W (out x in); x is n x in, b
-// may be nil.
-func LinearForward[F Float](y, x, w, b []F, n, in, out int) {
-	matmul(n, out, in, x, w, true, y, false)
-	if b != nil {
-		addBias(y[:n*out], b)
-	}
-}
-
-// LinearBackward is LinearForward's backward: dx = dy·W (overwritten; skipped when dx is
+// LinearBackward is the backward of y = x·Wᵀ + b for a torch Linear weight W (out x in): dx = dy·W (overwritten; skipped when dx is
 // nil), dW += dyᵀ·x, db += Σ rows of dy (db may be nil).
 func LinearBackward[F Float](dx, dw, db, dy, x, w []F, n, in, out int) {
 	if dx != nil {
@@ -121,15 +83,7 @@ func LinearBackward[F Float](dx, dw, db, dy, x, w []F, n, in, out int) {
 	}
 }
 
-// Conv1DForward computes y = x·W + b for a GPT-2 Conv1D weight W (in x out).
-func Conv1DForward[F Float](y, x, w, b []F, n, in, out int) {
-	matmul(n, out, in, x, w, false, y, false)
-	if b != nil {
-		addBias(y[:n*out], b)
-	}
-}
-
-// Conv1DBackward is Conv1DForward's backward: dx = dy·Wᵀ, dW += xᵀ·dy, db += Σ rows of dy.
+// Conv1DBackward is the backward of y = x·W + b for a GPT-2 Conv1D weight W (in x out): dx = dy·Wᵀ, dW += xᵀ·dy, db += Σ rows of dy.
 func Conv1DBackward[F Float](dx, dw, db, dy, x, w []F, n, in, out int) {
 	if dx != nil {
 		matmul(n, in, out, dy, w, true, dx, false)
@@ -141,29 +95,12 @@ func Conv1DBackward[F Float](dx, dw, db, dy, x, w []F, n, in, out int) {
 	}
 }
 
-func addBias[F Float](y, b []F) {
-	d := len(b)
-	for i := 0; i+d <= len(y); i += d {
-		row := y[i : i+d]
-		for j := range row {
-			row[j] += b[j]
-		}
-	}
-}
-
 func sumRows[F Float](dst, x []F, n, d int) {
 	for i := range n {
 		row := x[i*d : (i+1)*d]
 		for j := range dst {
 			dst[j] += row[j]
 		}
-	}
-}
-
-// EmbeddingForward gathers rows ids of table (vocab x d) into out.
-func EmbeddingForward[F Float](out, table []F, ids []int32, d int) {
-	for i, id := range ids {
-		copy(out[i*d:(i+1)*d], table[int(id)*d:(int(id)+1)*d])
 	}
 }
 
@@ -177,32 +114,8 @@ func EmbeddingBackward[F Float](dTable, dy []F, ids []int32, d int) {
 	}
 }
 
-// LayerNormForward normalizes each row of x (n x d) to y = (x−μ)·rstd·w + b, as torch's
-// LayerNorm (biased variance), and records μ and rstd per row.
-func LayerNormForward[F Float](y, mean, rstd, x, w, b []F, n, d int, eps float64) {
-	kernels.ParallelFor(n, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			xi, yi := x[i*d:(i+1)*d], y[i*d:(i+1)*d]
-			var s float64
-			for _, v := range xi {
-				s += float64(v)
-			}
-			mu := s / float64(d)
-			var ss float64
-			for _, v := range xi {
-				dv := float64(v) - mu
-				ss += dv * dv
-			}
-			r := 1 / math.Sqrt(ss/float64(d)+eps)
-			mean[i], rstd[i] = F(mu), F(r)
-			for j, v := range xi {
-				yi[j] = (v-F(mu))*F(r)*w[j] + b[j]
-			}
-		}
-	})
-}
-
-// LayerNormBackward: dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = dy·w, x̂ = (x−μ)·rstd;
+// LayerNormBackward is LayerNorm's backward, from the mean and rstd its forward recorded:
+// dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = dy·w, x̂ = (x−μ)·rstd;
 // dw += Σ dy·x̂, db += Σ dy. dx may alias dy.
 func LayerNormBackward[F Float](dx, dw, db, dy, x, mean, rstd, w []F, n, d int) {
 	for i := range n {
@@ -225,26 +138,8 @@ func LayerNormBackward[F Float](dx, dw, db, dy, x, mean, rstd, w []F, n, d int) 
 	}
 }
 
-// RMSNormForward computes y = x·rstd·w per row with rstd = 1/√(mean(x²)+eps), recording
-// rstd, as Llama's RMSNorm.
-func RMSNormForward[F Float](y, rstd, x, w []F, n, d int, eps float64) {
-	kernels.ParallelFor(n, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			xi, yi := x[i*d:(i+1)*d], y[i*d:(i+1)*d]
-			var ss float64
-			for _, v := range xi {
-				ss += float64(v) * float64(v)
-			}
-			r := F(1 / math.Sqrt(ss/float64(d)+eps))
-			rstd[i] = r
-			for j, v := range xi {
-				yi[j] = w[j] * (v * r)
-			}
-		}
-	})
-}
-
-// RMSNormBackward: dx = rstd·ĝ − x·rstd³·mean(ĝ·x) with ĝ = dy·w; dw += Σ dy·x·rstd. dx may
+// RMSNormBackward is RMSNorm's backward, from the rstd its forward recorded:
+// dx = rstd·ĝ − x·rstd³·mean(ĝ·x) with ĝ = dy·w; dw += Σ dy·x·rstd. dx may
 // alias dy.
 func RMSNormBackward[F Float](dx, dw, dy, x, rstd, w []F, n, d int) {
 	for i := range n {
@@ -264,22 +159,7 @@ func RMSNormBackward[F Float](dx, dw, dy, x, rstd, w []F, n, d int) {
 
 const geluC = 0.7978845608028654 // √(2/π)
 
-// GELUForward applies gelu_new, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), from x into y.
-func GELUForward[F Float](y, x []F) {
-	if x32, ok := any(x).([]float32); ok { // nn's float32 tanh, as its forward uses
-		y32 := any(y).([]float32)
-		for i, v := range x32 {
-			y32[i] = 0.5 * v * (1 + kernels.Tanh(geluC*(v+0.044715*v*v*v)))
-		}
-		return
-	}
-	for i, v := range x {
-		u := float64(v)
-		y[i] = F(0.5 * u * (1 + math.Tanh(geluC*(u+0.044715*u*u*u))))
-	}
-}
-
-// GELUBackward sets dx = dy·gelu'(x). dx may alias dy.
+// GELUBackward sets dx = dy·gelu_new'(x) (gelu_new is 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))). dx may alias dy.
 func GELUBackward[F Float](dx, dy, x []F) {
 	if x32, ok := any(x).([]float32); ok {
 		dx32, dy32 := any(dx).([]float32), any(dy).([]float32)
@@ -297,15 +177,7 @@ func GELUBackward[F Float](dx, dy, x []F) {
 	}
 }
 
-// SwiGLUForward sets y = silu(gate)·up.
-func SwiGLUForward[F Float](y, gate, up []F) {
-	for i, g := range gate {
-		s := 1 / (1 + math.Exp(-float64(g)))
-		y[i] = F(float64(g)*s) * up[i]
-	}
-}
-
-// SwiGLUBackward sets dGate = dy·up·silu'(gate) and dUp = dy·silu(gate).
+// SwiGLUBackward is the backward of silu(gate)·up: it sets dGate = dy·up·silu'(gate) and dUp = dy·silu(gate).
 func SwiGLUBackward[F Float](dGate, dUp, dy, gate, up []F) {
 	for i, g := range gate {
 		u := float64(g)
@@ -315,29 +187,8 @@ func SwiGLUBackward[F Float](dGate, dUp, dy, gate, up []F) {
 	}
 }
 
-// RopeTables returns cos and sin of angle float32(pos)·invFreq for positions 0..n-1 (n x
-// len(invFreq)), as nn's Llama forward computes them.
-func RopeTables[F Float](invFreq []float32, n int) (cos, sin []F) {
-	half := len(invFreq)
-	cos, sin = make([]F, n*half), make([]F, n*half)
-	for i := range n {
-		for j, f := range invFreq {
-			a := float64(float32(i) * f)
-			cos[i*half+j] = F(math.Cos(a))
-			sin[i*half+j] = F(math.Sin(a))
-		}
-	}
-	return cos, sin
-}
-
-// RopeForward rotates, in place, each head (width hd) of each row of x (n rows of heads·hd)
-// by the rotate-half convention: x1' = x1·cos − x2·sin, x2' = x2·cos + x1·sin. Row i uses
-// position pos[i] of the tables.
-func RopeForward[F Float](x, cos, sin []F, pos []int, heads, hd int) {
-	rope(x, cos, sin, pos, heads, hd, 1)
-}
-
-// RopeBackward rotates gradients back (by the negative angle), in place.
+// RopeBackward rotates gradients back (by the negative angle), in place: each head (width
+// hd) of each row of dx (n rows of heads·hd), row i by the tables' position pos[i].
 func RopeBackward[F Float](dx, cos, sin []F, pos []int, heads, hd int) {
 	rope(dx, cos, sin, pos, heads, hd, -1)
 }

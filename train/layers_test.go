@@ -7,6 +7,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"testing"
+
+	"github.com/pretrain/pretrain/nn"
+	"github.com/pretrain/pretrain/nn/kernels"
 )
 
 // layerCase is one layer under a finite-difference check in float64: forward maps the named
@@ -23,20 +26,83 @@ const (
 	ln, ld = 3, 8 // rows, width
 )
 
+// The forwards these checks differentiate are nn's kernels, the ones nn's forward runs.
+
+func linearForward(y, x, w, b []float64, n, in, out int) {
+	kernels.MatMul(n, out, in, x, in, kernels.F64Mat(w, out, in, in), true, y, out, false)
+	kernels.AddBias(y, b)
+}
+
+func conv1DForward(y, x, w, b []float64, n, in, out int) {
+	kernels.MatMul(n, out, in, x, in, kernels.F64Mat(w, in, out, out), false, y, out, false)
+	kernels.AddBias(y, b)
+}
+
+func embeddingForward(y, table []float64, ids []int32, d int) {
+	for i, id := range ids {
+		kernels.RowOf(y[i*d:(i+1)*d], kernels.F64Mat(table, len(table)/d, d, d), int(id))
+	}
+}
+
+func layerNormForward(y, mean, rstd, x, w, b []float64, n, d int, eps float32) {
+	for i := range n {
+		mean[i], rstd[i] = kernels.LayerNorm(y[i*d:(i+1)*d], x[i*d:(i+1)*d], w, b, eps)
+	}
+}
+
+func rmsNormForward(y, rstd, x, w []float64, n, d int, eps float32) {
+	for i := range n {
+		rstd[i] = kernels.RMSNorm(y[i*d:(i+1)*d], x[i*d:(i+1)*d], w, eps)
+	}
+}
+
+// ropeTables returns cos and sin of positions 0..n-1 as nn's Llama forward makes them.
+func ropeTables(invFreq []float32, n int) (cos, sin []float64) {
+	half := len(invFreq)
+	cos, sin = make([]float64, n*half), make([]float64, n*half)
+	for i := range n {
+		for j, f := range invFreq {
+			a := float64(float32(i) * f)
+			cos[i*half+j], sin[i*half+j] = math.Cos(a), math.Sin(a)
+		}
+	}
+	return cos, sin
+}
+
+func ropeForward(x, cos, sin []float64, pos []int, heads, hd int) {
+	half := hd / 2
+	for i, p := range pos {
+		for h := range heads {
+			kernels.RoPE(x[(i*heads+h)*hd:(i*heads+h+1)*hd], cos[p*half:(p+1)*half], sin[p*half:(p+1)*half])
+		}
+	}
+}
+
+// attentionForward runs nn's attention kernel on each of a's rows and returns the output.
+func attentionForward[F Float](a *Attention[F]) []F {
+	out := make([]F, a.B*a.L*a.OutStride)
+	for b := range a.B {
+		k := kernels.Attention[F]{N: a.L, T: a.L, Heads: a.Heads, KVHeads: a.KVHeads, HeadDim: a.HeadDim, Scale: a.Scale,
+			Q: a.Q[b*a.L*a.QStride:], QStride: a.QStride, K: a.K[b*a.L*a.KVStride:], V: a.V[b*a.L*a.KVStride:],
+			KVStride: a.KVStride, Out: out[b*a.L*a.OutStride:], OutStride: a.OutStride}
+		k.Run()
+	}
+	return out
+}
+
 func layerCases() []layerCase {
 	ids := []int32{2, 0, 2, 1}
 	attn := func(in map[string][]float64, heads, kv, hd, B, L int) *Attention[float64] {
 		return &Attention[float64]{B: B, L: L, Heads: heads, KVHeads: kv, HeadDim: hd, Scale: 0.7,
-			Q: in["q"], QStride: heads * hd, K: in["k"], V: in["v"], KVStride: kv * hd,
-			Out: make([]float64, B*L*heads*hd), OutStride: heads * hd}
+			Q: in["q"], QStride: heads * hd, K: in["k"], V: in["v"], KVStride: kv * hd, OutStride: heads * hd}
 	}
-	cos, sin := RopeTables[float64](invFreq(10000, 4), 5)
+	cos, sin := ropeTables(nn.RopeInvFreq(&nn.Config{HeadDim: 4, RopeTheta: 10000}), 5)
 	pos := []int{0, 3, 4}
 	return []layerCase{
 		{"linear", map[string]int{"x": ln * 5, "w": 4 * 5, "b": 4},
 			func(in map[string][]float64) []float64 {
 				y := make([]float64, ln*4)
-				LinearForward(y, in["x"], in["w"], in["b"], ln, 5, 4)
+				linearForward(y, in["x"], in["w"], in["b"], ln, 5, 4)
 				return y
 			},
 			func(in map[string][]float64, dy []float64) map[string][]float64 {
@@ -47,7 +113,7 @@ func layerCases() []layerCase {
 		{"conv1d", map[string]int{"x": ln * 5, "w": 5 * 4, "b": 4},
 			func(in map[string][]float64) []float64 {
 				y := make([]float64, ln*4)
-				Conv1DForward(y, in["x"], in["w"], in["b"], ln, 5, 4)
+				conv1DForward(y, in["x"], in["w"], in["b"], ln, 5, 4)
 				return y
 			},
 			func(in map[string][]float64, dy []float64) map[string][]float64 {
@@ -58,7 +124,7 @@ func layerCases() []layerCase {
 		{"embedding", map[string]int{"table": 3 * ld},
 			func(in map[string][]float64) []float64 {
 				y := make([]float64, len(ids)*ld)
-				EmbeddingForward(y, in["table"], ids, ld)
+				embeddingForward(y, in["table"], ids, ld)
 				return y
 			},
 			func(in map[string][]float64, dy []float64) map[string][]float64 {
@@ -69,12 +135,12 @@ func layerCases() []layerCase {
 		{"layernorm", map[string]int{"x": ln * ld, "w": ld, "b": ld},
 			func(in map[string][]float64) []float64 {
 				y := make([]float64, ln*ld)
-				LayerNormForward(y, make([]float64, ln), make([]float64, ln), in["x"], in["w"], in["b"], ln, ld, 1e-5)
+				layerNormForward(y, make([]float64, ln), make([]float64, ln), in["x"], in["w"], in["b"], ln, ld, 1e-5)
 				return y
 			},
 			func(in map[string][]float64, dy []float64) map[string][]float64 {
 				y, mu, r := make([]float64, ln*ld), make([]float64, ln), make([]float64, ln)
-				LayerNormForward(y, mu, r, in["x"], in["w"], in["b"], ln, ld, 1e-5)
+				layerNormForward(y, mu, r, in["x"], in["w"], in["b"], ln, ld, 1e-5)
 				g := map[string][]float64{"x": make([]float64, ln*ld), "w": make([]float64, ld), "b": make([]float64, ld)}
 				LayerNormBackward(g["x"], g["w"], g["b"], dy, in["x"], mu, r, in["w"], ln, ld)
 				return g
@@ -82,20 +148,20 @@ func layerCases() []layerCase {
 		{"rmsnorm", map[string]int{"x": ln * ld, "w": ld},
 			func(in map[string][]float64) []float64 {
 				y := make([]float64, ln*ld)
-				RMSNormForward(y, make([]float64, ln), in["x"], in["w"], ln, ld, 1e-5)
+				rmsNormForward(y, make([]float64, ln), in["x"], in["w"], ln, ld, 1e-5)
 				return y
 			},
 			func(in map[string][]float64, dy []float64) map[string][]float64 {
 				y, r := make([]float64, ln*ld), make([]float64, ln)
-				RMSNormForward(y, r, in["x"], in["w"], ln, ld, 1e-5)
+				rmsNormForward(y, r, in["x"], in["w"], ln, ld, 1e-5)
 				g := map[string][]float64{"x": make([]float64, ln*ld), "w": make([]float64, ld)}
 				RMSNormBackward(g["x"], g["w"], dy, in["x"], r, in["w"], ln, ld)
 				return g
 			}},
 		{"gelu_new", map[string]int{"x": 20},
 			func(in map[string][]float64) []float64 {
-				y := make([]float64, 20)
-				GELUForward(y, in["x"])
+				y := append([]float64(nil), in["x"]...)
+				kernels.GELUTanh64(y)
 				return y
 			},
 			func(in map[string][]float64, dy []float64) map[string][]float64 {
@@ -105,8 +171,8 @@ func layerCases() []layerCase {
 			}},
 		{"swiglu", map[string]int{"gate": 20, "up": 20},
 			func(in map[string][]float64) []float64 {
-				y := make([]float64, 20)
-				SwiGLUForward(y, in["gate"], in["up"])
+				y := append([]float64(nil), in["gate"]...)
+				kernels.SwiGLU(y, in["up"])
 				return y
 			},
 			func(in map[string][]float64, dy []float64) map[string][]float64 {
@@ -117,7 +183,7 @@ func layerCases() []layerCase {
 		{"rope", map[string]int{"x": 3 * 2 * 4},
 			func(in map[string][]float64) []float64 {
 				y := append([]float64(nil), in["x"]...)
-				RopeForward(y, cos, sin, pos, 2, 4)
+				ropeForward(y, cos, sin, pos, 2, 4)
 				return y
 			},
 			func(in map[string][]float64, dy []float64) map[string][]float64 {
@@ -127,9 +193,7 @@ func layerCases() []layerCase {
 			}},
 		{"attention_gqa", map[string]int{"q": 2 * 4 * 4 * 3, "k": 2 * 4 * 2 * 3, "v": 2 * 4 * 2 * 3},
 			func(in map[string][]float64) []float64 {
-				a := attn(in, 4, 2, 3, 2, 4)
-				a.Forward()
-				return a.Out
+				return attentionForward(attn(in, 4, 2, 3, 2, 4))
 			},
 			func(in map[string][]float64, dy []float64) map[string][]float64 {
 				g := map[string][]float64{"q": make([]float64, 96), "k": make([]float64, 48), "v": make([]float64, 48)}
@@ -271,8 +335,9 @@ func TestLayersMatchTorch(t *testing.T) {
 	}
 }
 
-// TestAttentionFloat32MatchesFloat64: the float32 attention (GEMMs) against the float64
-// loops that the finite-difference and torch tests check, on odd shapes with GQA.
+// TestAttentionFloat32MatchesFloat64: nn's float32 attention forward and the float32
+// backward (GEMMs) against the float64 loops that the finite-difference and torch tests
+// check, on odd shapes with GQA.
 func TestAttentionFloat32MatchesFloat64(t *testing.T) {
 	for _, s := range []struct{ B, L, H, KV, hd int }{{2, 7, 4, 2, 3}, {1, 33, 3, 1, 8}, {3, 5, 2, 2, 4}} {
 		t.Run(fmt.Sprintf("B%d_L%d_H%d_KV%d_hd%d", s.B, s.L, s.H, s.KV, s.hd), func(t *testing.T) {
@@ -291,11 +356,10 @@ func TestAttentionFloat32MatchesFloat64(t *testing.T) {
 			v32, v64 := fill(n * s.KV * s.hd)
 			do32, do64 := fill(n * s.H * s.hd)
 			a32 := &Attention[float32]{B: s.B, L: s.L, Heads: s.H, KVHeads: s.KV, HeadDim: s.hd, Scale: 0.4,
-				Q: q32, QStride: s.H * s.hd, K: k32, V: v32, KVStride: s.KV * s.hd, Out: make([]float32, n*s.H*s.hd), OutStride: s.H * s.hd}
+				Q: q32, QStride: s.H * s.hd, K: k32, V: v32, KVStride: s.KV * s.hd, OutStride: s.H * s.hd}
 			a64 := &Attention[float64]{B: s.B, L: s.L, Heads: s.H, KVHeads: s.KV, HeadDim: s.hd, Scale: 0.4,
-				Q: q64, QStride: s.H * s.hd, K: k64, V: v64, KVStride: s.KV * s.hd, Out: make([]float64, n*s.H*s.hd), OutStride: s.H * s.hd}
-			a32.Forward()
-			a64.Forward()
+				Q: q64, QStride: s.H * s.hd, K: k64, V: v64, KVStride: s.KV * s.hd, OutStride: s.H * s.hd}
+			out32, out64 := attentionForward(a32), attentionForward(a64)
 			dq32, dk32, dv32 := make([]float32, len(q32)), make([]float32, len(k32)), make([]float32, len(v32))
 			dq64, dk64, dv64 := make([]float64, len(q32)), make([]float64, len(k32)), make([]float64, len(v32))
 			a32.Backward(dq32, dk32, dv32, do32)
@@ -304,7 +368,7 @@ func TestAttentionFloat32MatchesFloat64(t *testing.T) {
 				name string
 				got  []float32
 				want []float64
-			}{{"out", a32.Out, a64.Out}, {"dq", dq32, dq64}, {"dk", dk32, dk64}, {"dv", dv32, dv64}} {
+			}{{"out", out32, out64}, {"dq", dq32, dq64}, {"dk", dk32, dk64}, {"dv", dv32, dv64}} {
 				for i, w := range c.want {
 					if math.Abs(float64(c.got[i])-w) > 2e-5*(1+math.Abs(w)) {
 						t.Fatalf("%s[%d] = %v, float64 %v", c.name, i, c.got[i], w)

@@ -20,44 +20,69 @@ type tensor[F Float] struct {
 	decay bool // weight decay applies (2-D weights; not norms and biases)
 }
 
-// arch is an architecture's training forward and backward over a network's parameters.
+// arch is an architecture's backward: it reads the activations nn's forward recorded in a
+// trace and adds the gradients into the parameters' grads.
 type arch[F Float] interface {
-	// lossGrad runs B rows of L tokens (ids, row-major) forward, returns the summed
-	// cross-entropy of the B·(L-1) next-token predictions and, when grad is set, adds
-	// scale × its gradient into the parameters' grads.
-	lossGrad(ctx context.Context, ids []int32, B, L int, scale float64, grad bool) (float64, error)
+	// backward takes dh, the gradient of the final hidden states of B rows of L tokens
+	// (ids, row-major), back through every block and the embeddings.
+	backward(ctx context.Context, tr *nn.Trace[F], ids []int32, B, L int, dh []F) error
 }
 
-// network is a model's float parameters and its architecture.
+// network is a model's float parameters, nn's forward over them and the architecture's
+// backward.
 type network[F Float] struct {
 	cfg    *nn.Config
 	params []*tensor[F]
 	byName map[string]*tensor[F]
+	fwd    *nn.Net[F]
+	head   *tensor[F] // the output projection's weight
 	arch   arch[F]
 }
 
 // source yields a parameter's initial values by name and shape.
 type source func(name string, shape []int) ([]float32, error)
 
-// newNetwork builds the network of cfg with values from src.
+// newNetwork builds the network of cfg with values from src: nn's builder asks for each
+// parameter, which becomes a master weight that nn's forward reads in place.
 func newNetwork[F Float](cfg *nn.Config, src source) (*network[F], error) {
 	n := &network[F]{cfg: cfg, byName: map[string]*tensor[F]{}}
 	if len(cfg.Architectures) == 0 {
 		return nil, fmt.Errorf("%w: config names no architecture", nn.ErrConfig)
 	}
-	var err error
+	var newArch func(*network[F]) (arch[F], error)
 	switch cfg.Architectures[0] {
 	case "GPT2LMHeadModel":
-		n.arch, err = newGPT2(n, src)
+		newArch = newGPT2[F]
 	case "LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM":
-		n.arch, err = newLlama(n, src)
+		newArch = newLlama[F]
 	default:
-		err = fmt.Errorf("%w: %q has no trainer", nn.ErrUnsupportedArchitecture, cfg.Architectures[0])
+		return nil, fmt.Errorf("%w: %q has no trainer", nn.ErrUnsupportedArchitecture, cfg.Architectures[0])
 	}
+	fwd, err := nn.NewNet(cfg, func(name string, shape []int) ([]F, error) {
+		t, err := n.param(src, name, shape...)
+		if err != nil {
+			return nil, err
+		}
+		return t.data, nil
+	})
 	if err != nil {
 		return nil, err
 	}
+	n.fwd, n.head = fwd, n.byName[fwd.Head()]
+	if n.arch, err = newArch(n); err != nil {
+		return nil, err
+	}
 	return n, nil
+}
+
+// tensor returns the parameter named name, which nn's builder created; a missing name is
+// reported through err (first error wins), so builders can look up a whole layer at once.
+func (n *network[F]) tensor(err *error, name string) *tensor[F] {
+	t := n.byName[name]
+	if t == nil && *err == nil {
+		*err = fmt.Errorf("nn built no parameter %q", name)
+	}
+	return t
 }
 
 // param creates (or, for a tied name, returns) a parameter and loads its values.
@@ -85,7 +110,9 @@ func (n *network[F]) param(src source, name string, shape ...int) (*tensor[F], e
 	return t, nil
 }
 
-// lossGrad checks the batch and runs the architecture.
+// lossGrad checks the batch, runs nn's forward over it (recording a trace when grad is
+// set), returns the summed cross-entropy of the B·(L-1) next-token predictions and, when
+// grad is set, adds scale × its gradient into the parameters' grads.
 func (n *network[F]) lossGrad(ctx context.Context, batch [][]int32, scale float64, grad bool) (float64, error) {
 	if len(batch) == 0 {
 		return 0, errors.New("empty batch")
@@ -109,7 +136,27 @@ func (n *network[F]) lossGrad(ctx context.Context, batch [][]int32, scale float6
 		}
 		ids = append(ids, row...)
 	}
-	return n.arch.lossGrad(ctx, ids, len(batch), L, scale, grad)
+	B, nTok, d := len(batch), len(ids), n.cfg.Hidden
+	var tr *nn.Trace[F]
+	if grad {
+		tr = &nn.Trace[F]{}
+	}
+	h := make([]F, nTok*d)
+	if err := n.fwd.Forward(ctx, ids, B, h, tr); err != nil {
+		return 0, err
+	}
+	var dh []F
+	if grad {
+		dh = make([]F, nTok*d)
+	}
+	loss := headLoss(h, n.head, shiftedTargets(ids, B, L), nTok, d, scale, grad, dh)
+	if !grad {
+		return loss, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return loss, n.arch.backward(ctx, tr, ids, B, L, dh)
 }
 
 // shiftedTargets returns, per token, the next token of its row, and -1 at each row's end.
@@ -138,7 +185,7 @@ func headLoss[F Float](h []F, head *tensor[F], targets []int32, n, d int, scale 
 		r := min(rows, n-r0)
 		lg := logits[:r*V]
 		hb := h[r0*d : (r0+r)*d]
-		LinearForward(lg, hb, head.data, nil, r, d, V)
+		matmul(r, V, d, hb, head.data, true, lg, false)
 		if !grad {
 			sum += CrossEntropy(nil, lg, targets[r0:r0+r], r, V, scale)
 			continue

@@ -193,10 +193,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if tok.VocabSize() > m.Config.VocabSize {
 		return nil, fmt.Errorf("train: tokenizer %s has %d tokens, the model's vocabulary %d", tokName, tok.VocabSize(), m.Config.VocabSize)
 	}
-	tokDir := ""
-	if fi, err := os.Stat(tokName); err == nil && fi.IsDir() {
-		tokDir = tokName
-	}
 	cc := CorpusConfig{SeqLen: cfg.SeqLen, MaxEvalWindows: cfg.EvalWindows}
 	var corpus *Corpus
 	if strings.HasPrefix(cfg.Data, "http://") || strings.HasPrefix(cfg.Data, "https://") {
@@ -212,7 +208,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		"params", m.ParamCount())
 
 	st.BestLoss = min(st.BestLoss, readBest(cfg.Out))
-	r := &runner{cfg: cfg, log: log, m: m, opt: opt, st: st, corpus: corpus, cfgJSON: cfgJSON, tokDir: tokDir,
+	r := &runner{cfg: cfg, log: log, m: m, opt: opt, st: st, corpus: corpus, cfgJSON: cfgJSON, tok: tok,
 		order: NewOrder(len(corpus.Train), st.Seed), statePath: statePath}
 	return r.loop(ctx)
 }
@@ -256,7 +252,7 @@ type runner struct {
 	st        *State
 	corpus    *Corpus
 	cfgJSON   []byte
-	tokDir    string
+	tok       *tokenizer.Tokenizer
 	order     *Order
 	statePath string
 }
@@ -295,7 +291,7 @@ type bestRecord struct {
 }
 
 func (r *runner) writeBest(step int64, loss float64) error {
-	if err := WriteModelDir(filepath.Join(r.cfg.Out, "best"), r.m, r.cfgJSON, r.cfg.DType, r.tokDir); err != nil {
+	if err := WriteModelDir(filepath.Join(r.cfg.Out, "best"), r.m, r.cfgJSON, r.cfg.DType, r.tok); err != nil {
 		return err
 	}
 	b, err := json.Marshal(bestRecord{Step: step, Loss: loss})
@@ -322,7 +318,7 @@ func (r *runner) checkpoint() error {
 	if err := WriteState(r.statePath, r.st, r.m, r.opt); err != nil {
 		return err
 	}
-	return WriteModelDir(filepath.Join(r.cfg.Out, "latest"), r.m, r.cfgJSON, r.cfg.DType, r.tokDir)
+	return WriteModelDir(filepath.Join(r.cfg.Out, "latest"), r.m, r.cfgJSON, r.cfg.DType, r.tok)
 }
 
 func (r *runner) loop(ctx context.Context) (*Result, error) {

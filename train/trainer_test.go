@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/pretrain/pretrain/nn"
+	"github.com/pretrain/pretrain/tokenizer"
 )
 
 // tinyGPT2 writes a one-layer GPT-2 with the gpt2 tokenizer's vocabulary into a directory.
@@ -29,7 +30,7 @@ func tinyGPT2(t *testing.T) string {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "init")
-	if err := WriteModelDir(dir, m, raw, "F32", ""); err != nil {
+	if err := WriteModelDir(dir, m, raw, "F32", nil); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -125,13 +126,24 @@ func TestResumeAfterKill(t *testing.T) {
 			t.Errorf("%s differs between the uninterrupted and the resumed run", p.Name)
 		}
 	}
-	// The run directory holds loadable models.
+	// The run directory holds loadable models that carry their tokenizer.
+	gpt2Tok, err := tokenizer.Load("gpt2")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, sub := range []string{"latest", "best"} {
 		m, err := nn.Load(filepath.Join(killed, sub))
 		if err != nil {
 			t.Fatalf("nn.Load(%s): %v", sub, err)
 		}
 		m.Close()
+		tok, err := tokenizer.Load(filepath.Join(killed, sub))
+		if err != nil {
+			t.Fatalf("tokenizer.Load(%s): %v", sub, err)
+		}
+		if tok.VocabSize() != gpt2Tok.VocabSize() || tok.EOS() != gpt2Tok.EOS() {
+			t.Errorf("%s tokenizer: vocab %d, eos %d; want gpt2's %d, %d", sub, tok.VocabSize(), tok.EOS(), gpt2Tok.VocabSize(), gpt2Tok.EOS())
+		}
 	}
 }
 
@@ -212,7 +224,7 @@ func TestModelDirRoundTrip(t *testing.T) {
 	}{{"F32", 1e-6}, {"BF16", 2e-2}} {
 		t.Run(tc.dtype, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "m")
-			if err := WriteModelDir(dir, m, f.Config, tc.dtype, ""); err != nil {
+			if err := WriteModelDir(dir, m, f.Config, tc.dtype, nil); err != nil {
 				t.Fatal(err)
 			}
 			ref, err := nn.Load(dir)

@@ -5,17 +5,19 @@ import "sync"
 // Attention describes one causal multi-head attention: N query rows at absolute positions
 // Pos0..Pos0+N-1 over T ≥ Pos0+N cached key/value rows. Q, K, V and Out are row-major with
 // their strides; head h reads Q[:, h·HeadDim:], key/value head h/(Heads/KVHeads).
-type Attention struct {
+// The float32 attention runs on the GEMM kernel; float64 (the trainer's gradient-check
+// mode) on plain loops.
+type Attention[F Float] struct {
 	N, T, Pos0     int
 	Heads, KVHeads int
 	HeadDim        int
-	Scale          float32
-	Window         int // when > 0, row i sees keys j with i−j < Window only
-	Q              []float32
+	Scale          float64 // applied in F
+	Window         int     // when > 0, row i sees keys j with i−j < Window only
+	Q              []F
 	QStride        int
-	K, V           []float32
+	K, V           []F
 	KVStride       int
-	Out            []float32
+	Out            []F
 	OutStride      int
 }
 
@@ -27,13 +29,23 @@ const attnBlock = 64
 
 // Run computes Out = softmax(Q·Kᵀ·Scale + causal mask)·V per head, heads split over the
 // workers.
-func (a *Attention) Run() {
+func (a *Attention[F]) Run() {
 	if a.N <= 0 {
 		return
 	}
 	if a.KVHeads <= 0 || a.Heads%a.KVHeads != 0 || a.Pos0+a.N > a.T || a.HeadDim <= 0 {
 		panic("kernels: bad attention shape")
 	}
+	switch a := any(a).(type) {
+	case *Attention[float32]:
+		attention32(a)
+	case *Attention[float64]:
+		attention64(a)
+	}
+}
+
+func attention32(a *Attention[float32]) {
+	scale := float32(a.Scale)
 	rep := a.Heads / a.KVHeads
 	hd := a.HeadDim
 	ParallelFor(a.Heads, func(lo, hi int) {
@@ -72,7 +84,7 @@ func (a *Attention) Run() {
 					}
 					vis := row[lo:lim]
 					for j := range vis {
-						vis[j] *= a.Scale
+						vis[j] *= scale
 					}
 					Softmax(vis)
 					for j := lim; j < span; j++ {

@@ -13,6 +13,7 @@ const (
 	F32 DType = iota + 1
 	BF16
 	F16
+	F64 // the trainer's gradient-check mode; no stored weight has it
 )
 
 func (d DType) String() string {
@@ -23,6 +24,8 @@ func (d DType) String() string {
 		return "BF16"
 	case F16:
 		return "F16"
+	case F64:
+		return "F64"
 	}
 	return "invalid"
 }
@@ -34,6 +37,8 @@ func (d DType) Size() int {
 		return 4
 	case BF16, F16:
 		return 2
+	case F64:
+		return 8
 	}
 	return 0
 }

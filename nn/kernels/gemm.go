@@ -5,13 +5,15 @@ import (
 )
 
 // Mat is a read-only row-major matrix in its stored dtype: element (r, c) is at r*Stride+c of
-// F32 (dtype F32) or of U16 (BF16 or F16 bit patterns). Stride 0 means Cols.
+// F32 (dtype F32), of U16 (BF16 or F16 bit patterns) or of F64 (dtype F64, read only by
+// [Gemm64]). Stride 0 means Cols.
 type Mat struct {
 	DType      DType
 	Rows, Cols int
 	Stride     int
 	F32        []float32
 	U16        []uint16
+	F64        []float64
 }
 
 // F32Mat wraps a float32 slice as a rows x cols matrix with the given row stride.
@@ -42,6 +44,10 @@ func (m Mat) check() {
 		}
 	case BF16, F16:
 		if len(m.U16) < need {
+			panic("kernels: matrix data too short")
+		}
+	case F64:
+		if len(m.F64) < need {
 			panic("kernels: matrix data too short")
 		}
 	default:
@@ -162,6 +168,9 @@ func checkGemm(m, n, k int, a []float32, lda int, b Mat, transB bool, c []float3
 		panic("kernels: bad gemm shape")
 	}
 	b.check()
+	if b.DType == F64 {
+		panic("kernels: float32 gemm of an F64 matrix")
+	}
 	if transB {
 		if b.Rows != n || b.Cols != k {
 			panic("kernels: gemm B shape mismatch")

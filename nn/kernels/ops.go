@@ -93,48 +93,61 @@ func xSigmoidGeneric(x []float32, a, b float32) {
 }
 
 // SwiGLU sets gate[i] = silu(gate[i])·up[i].
-func SwiGLU(gate, up []float32) {
-	SiLU(gate)
+func SwiGLU[F Float](gate, up []F) {
+	switch g := any(gate).(type) {
+	case []float32:
+		SiLU(g)
+	case []float64:
+		for i, v := range g {
+			g[i] = v / (1 + math.Exp(-v))
+		}
+	}
 	up = up[:len(gate)]
 	for i := range gate {
 		gate[i] *= up[i]
 	}
 }
 
-// LayerNorm normalizes x in place to zero mean and unit (biased) variance, then scales by
-// w and shifts by b; statistics are accumulated in float64.
-func LayerNorm(x, w, b []float32, eps float32) {
+// LayerNorm writes x normalized to zero mean and unit (biased) variance, scaled by w and
+// shifted by b, into y (which may be x), as torch's LayerNorm; it returns the mean and the
+// reciprocal standard deviation it used, which the trainer's backward reads. Statistics are
+// accumulated in float64.
+func LayerNorm[F Float](y, x, w, b []F, eps float32) (mean, rstd F) {
 	n := len(x)
-	w, b = w[:n], b[:n]
+	y, w, b = y[:n], w[:n], b[:n]
 	var s float64
 	for _, v := range x {
 		s += float64(v)
 	}
-	mean := s / float64(n)
+	mu := s / float64(n)
 	var ss float64
 	for _, v := range x {
-		d := float64(v) - mean
+		d := float64(v) - mu
 		ss += d * d
 	}
-	inv := float32(1 / math.Sqrt(ss/float64(n)+float64(eps)))
-	m := float32(mean)
+	inv := F(1 / math.Sqrt(ss/float64(n)+float64(eps)))
+	m := F(mu)
 	for i, v := range x {
-		x[i] = (v-m)*inv*w[i] + b[i]
+		y[i] = (v-m)*inv*w[i] + b[i]
 	}
+	return m, inv
 }
 
-// RMSNorm scales x in place by 1/sqrt(mean(x²)+eps), then by w, as Llama's RMSNorm does in
-// float32.
-func RMSNorm(x, w []float32, eps float32) {
-	w = w[:len(x)]
+// RMSNorm writes x scaled by 1/sqrt(mean(x²)+eps), then by w, into y (which may be x), as
+// Llama's RMSNorm does in the element type (float32: the mean square is rounded to float32
+// first); it returns the reciprocal it used.
+func RMSNorm[F Float](y, x, w []F, eps float32) (rstd F) {
+	n := len(x)
+	y, w = y[:n], w[:n]
 	var ss float64
 	for _, v := range x {
 		ss += float64(v) * float64(v)
 	}
-	inv := float32(1 / math.Sqrt(float64(float32(ss/float64(len(x))))+float64(eps)))
+	inv := F(1 / math.Sqrt(float64(F(ss/float64(n)))+float64(eps)))
 	for i, v := range x {
-		x[i] = w[i] * (v * inv)
+		y[i] = w[i] * (v * inv)
 	}
+	return inv
 }
 
 // Softmax replaces x by its softmax.
@@ -185,7 +198,7 @@ func LogSumExp(x []float32) float64 {
 
 // RoPE rotates one head vector x (len 2·len(cos)) by the rotate-half convention of
 // transformers' Llama: x1' = x1·cos − x2·sin, x2' = x2·cos + x1·sin on the two halves.
-func RoPE(x, cos, sin []float32) {
+func RoPE[F Float](x, cos, sin []F) {
 	h := len(cos)
 	x1, x2 := x[:h], x[h:2*h]
 	sin = sin[:h]
@@ -197,7 +210,7 @@ func RoPE(x, cos, sin []float32) {
 }
 
 // AddBias adds b to each row of x (rows of len(b), contiguous).
-func AddBias(x, b []float32) {
+func AddBias[F Float](x, b []F) {
 	n := len(b)
 	for off := 0; off+n <= len(x); off += n {
 		row := x[off : off+n]

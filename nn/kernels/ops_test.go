@@ -144,7 +144,7 @@ func TestNormsSoftmaxRoPE(t *testing.T) {
 	n := 37
 	x, w, b := randSlice(r, n, 2), randSlice(r, n, 1), randSlice(r, n, 1)
 	y := append([]float32(nil), x...)
-	LayerNorm(y, w, b, 1e-5)
+	LayerNorm(y, y, w, b, 1e-5)
 	var mean, v float64
 	for _, e := range x {
 		mean += float64(e) / float64(n)
@@ -159,7 +159,7 @@ func TestNormsSoftmaxRoPE(t *testing.T) {
 		}
 	}
 	y = append([]float32(nil), x...)
-	RMSNorm(y, w, 1e-6)
+	RMSNorm(y, y, w, 1e-6)
 	var ms float64
 	for _, e := range x {
 		ms += float64(e) * float64(e) / float64(n)
@@ -204,7 +204,7 @@ func TestNormsSoftmaxRoPE(t *testing.T) {
 }
 
 // naiveAttention is causal attention in float64, one query row at a time.
-func naiveAttention(a *Attention) []float64 {
+func naiveAttention(a *Attention[float32]) []float64 {
 	out := make([]float64, a.N*a.Heads*a.HeadDim)
 	rep := a.Heads / a.KVHeads
 	for h := range a.Heads {
@@ -251,7 +251,7 @@ func TestAttention(t *testing.T) {
 		t.Run(fmt.Sprintf("%+v", tc), func(t *testing.T) {
 			T := tc.pos0 + tc.n
 			qs, kvs := tc.heads*tc.hd+3, tc.kv*tc.hd+1
-			a := &Attention{N: tc.n, T: T, Pos0: tc.pos0, Heads: tc.heads, KVHeads: tc.kv, HeadDim: tc.hd, Scale: 0.3, Window: tc.window,
+			a := &Attention[float32]{N: tc.n, T: T, Pos0: tc.pos0, Heads: tc.heads, KVHeads: tc.kv, HeadDim: tc.hd, Scale: 0.3, Window: tc.window,
 				Q: randSlice(r, tc.n*qs, 1), QStride: qs, K: randSlice(r, T*kvs, 1), V: randSlice(r, T*kvs, 1), KVStride: kvs,
 				Out: make([]float32, tc.n*tc.heads*tc.hd), OutStride: tc.heads * tc.hd}
 			want := naiveAttention(a)
