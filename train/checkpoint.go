@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/pretrain/pretrain/internal/atomicfile"
 	"github.com/pretrain/pretrain/nn"
@@ -168,7 +169,7 @@ func ReadState(path string, adam AdamWConfig) (*State, *Model, *AdamW, error) {
 	opt := NewAdamW(adam, m.Params())
 	opt.Step = st.AdamStep
 	for i, t := range m.net.params {
-		if p := st.Params[i]; p.Name != t.name || !equalShape(p.Shape, t.shape) {
+		if p := st.Params[i]; p.Name != t.name || !slices.Equal(p.Shape, t.shape) {
 			return fail(fmt.Errorf("parameter %d is %q %v, config implies %q %v", i, p.Name, p.Shape, t.name, t.shape))
 		}
 		for _, s := range [][]float32{t.data, opt.M[i], opt.V[i]} {
@@ -181,18 +182,6 @@ func ReadState(path string, adam AdamWConfig) (*State, *Model, *AdamW, error) {
 		return fail(errors.New("trailing bytes"))
 	}
 	return &st, m, opt, nil
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // newModelZero builds a model of cfg with zero weights (to be filled from a state file),

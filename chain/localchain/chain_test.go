@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -133,7 +134,7 @@ func TestSubnetLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []bool{true, true, false, false, false}; !equal(m.ValidatorPermit, want) {
+	if want := []bool{true, true, false, false, false}; !slices.Equal(m.ValidatorPermit, want) {
 		t.Fatalf("permits after first epoch = %v, want %v", m.ValidatorPermit, want)
 	}
 	for _, tc := range []struct {
@@ -163,7 +164,7 @@ func TestSubnetLifecycle(t *testing.T) {
 	}
 	// Stored max-upscaled, as subtensor: 30000→65535, 10000→round(10000·65535/30000)=21845.
 	wantRow := []chain.WeightEntry{{UID: 2, Weight: 65535}, {UID: 3, Weight: 21845}, {UID: 4, Weight: 0}}
-	if !equal(m.Weights[0], wantRow) {
+	if !slices.Equal(m.Weights[0], wantRow) {
 		t.Errorf("stored weights of uid 0 = %v, want %v", m.Weights[0], wantRow)
 	}
 	mustAdvance(t, c, 12) // head 23: epoch at 22
@@ -206,7 +207,7 @@ func TestSubnetLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !equal(m2.Incentive, m.Incentive) || !equal(m2.Hotkeys, m.Hotkeys) || m2.Block != m.Block {
+	if !slices.Equal(m2.Incentive, m.Incentive) || !slices.Equal(m2.Hotkeys, m.Hotkeys) || m2.Block != m.Block {
 		t.Errorf("reopened metagraph differs")
 	}
 	if _, err := c2.Metagraph(ctx, 3); !errors.Is(err, chain.ErrNotFound) {
@@ -270,18 +271,6 @@ func TestClock(t *testing.T) {
 	if last != 47 {
 		t.Errorf("last epoch block = %d, want 47", last)
 	}
-}
-
-func equal[T comparable](a, b []T) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestSubnetConfigRoundTrip(t *testing.T) {
