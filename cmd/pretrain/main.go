@@ -37,7 +37,7 @@ type cli struct {
 	Eval       evalCmd       `cmd:"" help:"Score a model on token batches as validators do: per-batch loss and mean, as JSON."`
 	Bench      benchCmd      `cmd:"" help:"Measure the LM engine: loss-evaluation tokens/s and GEMM GFLOP/s."`
 	Wallet     walletCmd     `cmd:"" help:"Create and show bittensor wallets (coldkey, hotkeys)."`
-	Chain      chainCmd      `cmd:"" help:"Administer a local chain: init, register, stake, metagraph, commitment, advance."`
+	Chain      chainCmd      `cmd:"" help:"The local chain (init, register, stake, advance) and chain reads (metagraph, commitment; the real chain with --subtensor.network)."`
 	Tokenize   tokenizeCmd   `cmd:"" help:"Encode stdin to token ids as JSON, or decode ids (--decode), as Hugging Face tokenizers do."`
 	Miner      minerCmd      `cmd:"" help:"Miner tools: train a model on CPU."`
 }
