@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/pretrain/pretrain/internal/bounded"
 )
 
 // DefaultEndpoint is the public Hugging Face Hub, as huggingface_hub's constants.ENDPOINT.
@@ -325,12 +327,9 @@ func (c *Client) ModelInfo(ctx context.Context, repo, revision string) (*ModelIn
 	if resp.StatusCode != http.StatusOK {
 		return nil, httpError("model info", repo, resp)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxModelInfoBytes+1))
+	b, err := bounded.ReadAll(resp.Body, maxModelInfoBytes)
 	if err != nil {
 		return nil, fmt.Errorf("model info %s: %w", repo, err)
-	}
-	if len(b) > maxModelInfoBytes {
-		return nil, fmt.Errorf("model info %s: response over %d bytes", repo, maxModelInfoBytes)
 	}
 	return parseModelInfo(repo, b)
 }

@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/pretrain/pretrain/internal/bounded"
 )
 
 // maxInlineBytes bounds a file sent inside the commit body (base64). The Hub sends anything
@@ -170,12 +172,9 @@ func (c *Client) postJSON(ctx context.Context, op, repo, method, u, contentType 
 	if out == nil {
 		return nil
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxInfoBytes+1))
+	b, err := bounded.ReadAll(resp.Body, maxInfoBytes)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
-	}
-	if len(b) > maxInfoBytes {
-		return fmt.Errorf("%s: response over %d bytes", op, maxInfoBytes)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("%s: %w", op, err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/pretrain/pretrain/internal/bounded"
 )
 
 // Bounds on a token-batch file (JSON), far above one SN9 task (50 batches of 1 x 4096).
@@ -18,12 +20,9 @@ const (
 // row lengths, as compute_text_loss receives them. A JSON array of token arrays (what
 // `pretrain data batches` writes) is read as batches of one row, SN9's batch size.
 func ReadBatches(r io.Reader) ([][][]int32, error) {
-	raw, err := io.ReadAll(io.LimitReader(r, maxBatchFileBytes+1))
+	raw, err := bounded.ReadAll(r, maxBatchFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read batches: %w", err)
-	}
-	if len(raw) > maxBatchFileBytes {
-		return nil, fmt.Errorf("read batches: more than %d bytes", maxBatchFileBytes)
 	}
 	var batches [][][]int32
 	if err := json.Unmarshal(raw, &batches); err != nil {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/pretrain/pretrain/internal/bounded"
 )
 
 // Bounds on config.json values: far above any model the subnet allows, low enough that
@@ -89,7 +91,7 @@ var causalLMClass = map[string]string{
 
 // LoadConfig reads dir/config.json.
 func LoadConfig(dir string) (*Config, error) {
-	raw, err := readFileLimit(filepath.Join(dir, "config.json"), maxConfigBytes)
+	raw, err := bounded.ReadFile(filepath.Join(dir, "config.json"), maxConfigBytes)
 	if err != nil {
 		return nil, fmt.Errorf("load config %s: %w", dir, err)
 	}
@@ -354,7 +356,7 @@ type GenerationConfig struct {
 // (greedy, no penalty, EOS from config.json), as transformers derives them.
 func LoadGenerationConfig(dir string, c *Config) (*GenerationConfig, error) {
 	g := defaultGeneration(c)
-	raw, err := readFileLimit(filepath.Join(dir, "generation_config.json"), maxConfigBytes)
+	raw, err := bounded.ReadFile(filepath.Join(dir, "generation_config.json"), maxConfigBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return g, nil
 	}

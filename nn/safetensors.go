@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/pretrain/pretrain/internal/bounded"
 	"github.com/pretrain/pretrain/nn/kernels"
 )
 
@@ -261,7 +261,7 @@ func OpenSafetensorsDir(dir string) (*Safetensors, error) {
 		return OpenSafetensors(single)
 	}
 	indexPath := filepath.Join(dir, SafetensorsIndex)
-	raw, err := readFileLimit(indexPath, maxIndexBytes)
+	raw, err := bounded.ReadFile(indexPath, maxIndexBytes)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("open weights %s: no %s or %s (only safetensors weights are supported)", dir, SafetensorsFile, SafetensorsIndex)
@@ -325,23 +325,6 @@ func checkShardName(f string) error {
 		return fmt.Errorf("bad shard file name %q", f)
 	}
 	return nil
-}
-
-// readFileLimit reads a whole file that must not exceed limit bytes.
-func readFileLimit(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	buf, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(buf)) > limit {
-		return nil, fmt.Errorf("%s: more than %d bytes", filepath.Base(path), limit)
-	}
-	return buf, nil
 }
 
 // Mat views a 1-D or 2-D float tensor as a kernels matrix (a 1-D tensor is one row). Data

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pretrain/pretrain/chain"
 	"github.com/pretrain/pretrain/competition"
+	"github.com/pretrain/pretrain/internal/bounded"
 )
 
 // Bounds on an audit input, far above any real subnet (256 uids).
@@ -60,12 +61,9 @@ func (f jsonFloat64) MarshalJSON() ([]byte, error) {
 // ParseAuditInput reads and validates an AuditInput (at most 16 MiB, 4096 models, unique
 // uids, finite non-negative scores, non-negative blocks).
 func ParseAuditInput(r io.Reader) (AuditInput, error) {
-	raw, err := io.ReadAll(io.LimitReader(r, maxAuditBytes+1))
+	raw, err := bounded.ReadAll(r, maxAuditBytes)
 	if err != nil {
 		return AuditInput{}, fmt.Errorf("read rank input: %w", err)
-	}
-	if len(raw) > maxAuditBytes {
-		return AuditInput{}, fmt.Errorf("rank input is over %d bytes", maxAuditBytes)
 	}
 	var in AuditInput
 	dec := json.NewDecoder(bytes.NewReader(raw))

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/pretrain/pretrain/internal/bounded"
 )
 
 // The built-in tokenizers are the real tokenizer.json files, gzipped (see data/README.md).
@@ -115,7 +117,7 @@ func loadPath(path string) (*Tokenizer, error) {
 	if !st.IsDir() {
 		dir, file = filepath.Dir(path), path
 	}
-	data, err := readBounded(file, maxFileBytes)
+	data, err := bounded.ReadFile(file, maxFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer %s: %w", path, err)
 	}
@@ -142,22 +144,6 @@ func loadPath(path string) (*Tokenizer, error) {
 	return t, nil
 }
 
-func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("read %s: larger than %d bytes", path, limit)
-	}
-	return data, nil
-}
-
 // config holds the fields of tokenizer_config.json and special_tokens_map.json used here.
 type config struct {
 	EOS       json.RawMessage `json:"eos_token"`
@@ -167,7 +153,7 @@ type config struct {
 
 // read merges the config file at path, if there is one, and returns its bytes.
 func (c *config) read(path string) ([]byte, error) {
-	data, err := readBounded(path, maxConfigBytes)
+	data, err := bounded.ReadFile(path, maxConfigBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

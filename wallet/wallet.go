@@ -9,13 +9,13 @@ package wallet
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/pretrain/pretrain/internal/atomicfile"
+	"github.com/pretrain/pretrain/internal/bounded"
 )
 
 // Default wallet and hotkey names, as bittensor's.
@@ -141,14 +141,9 @@ func (w Wallet) Coldkey(password string) (*Keypair, error) {
 // ReadKeyfile reads and parses the keyfile at path, decrypting "$NACL" files with password.
 // An encrypted file with an empty password is an error wrapping ErrEncrypted.
 func ReadKeyfile(path, password string) (*Keypair, error) {
-	f, err := os.Open(path)
+	data, err := bounded.ReadFile(path, MaxKeyfileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read keyfile: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxKeyfileBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read keyfile %s: %w", path, err)
 	}
 	if isNaCl(data) {
 		if password == "" {
