@@ -8,10 +8,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 
+	"github.com/pretrain/pretrain/internal/atomicfile"
 	"github.com/pretrain/pretrain/nn/kernels"
 )
 
@@ -65,29 +64,11 @@ func WriteSafetensors(w io.Writer, tensors []Tensor, metadata map[string]string)
 	return nil
 }
 
-// WriteSafetensorsFile writes a safetensors file atomically (temporary file, fsync, rename).
+// WriteSafetensorsFile writes a safetensors file atomically (see internal/atomicfile).
 func WriteSafetensorsFile(path string, tensors []Tensor, metadata map[string]string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*.safetensors")
-	if err != nil {
-		return fmt.Errorf("write safetensors %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	if err := WriteSafetensors(f, tensors, metadata); err != nil {
-		f.Close()
-		return fmt.Errorf("write safetensors %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write safetensors %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write safetensors %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write safetensors %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		return WriteSafetensors(w, tensors, metadata)
+	})
 }
 
 // F32Tensor, BF16Tensor and F16Tensor encode float32 values as a tensor of that dtype
