@@ -5,13 +5,11 @@ import (
 	"math"
 
 	"github.com/pretrain/pretrain/chain"
+	"github.com/pretrain/pretrain/wallet"
 	"github.com/vedhavyas/go-subkey/v2"
 )
 
-// ss58Prefix is the generic Substrate prefix bittensor uses for addresses.
-const ss58Prefix = 42
-
-func ss58(pub [32]byte) string { return subkey.SS58Encode(pub[:], ss58Prefix) }
+func ss58(pub [32]byte) string { return wallet.SS58Encode(pub) }
 
 // decodeSS58 returns the public key of an SS58 address; any prefix is accepted, as
 // bittensor does.
