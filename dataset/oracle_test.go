@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/pretrain/pretrain/competition"
-
 	"github.com/pretrain/pretrain/dataset/dataserver"
 )
 

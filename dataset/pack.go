@@ -7,7 +7,6 @@ import (
 	"math/big"
 
 	"github.com/pretrain/pretrain/competition"
-
 	"github.com/pretrain/pretrain/pyrand"
 )
 

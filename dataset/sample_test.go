@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/pretrain/pretrain/chain"
-
 	"github.com/pretrain/pretrain/pyrand"
 )
 

@@ -26,9 +26,8 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/crypto/blake2b"
-
 	"github.com/pretrain/pretrain/chain"
+	"golang.org/x/crypto/blake2b"
 )
 
 // Config configures Open.

@@ -8,10 +8,9 @@ import (
 	"math"
 	"time"
 
-	"github.com/pretrain/pretrain/chain/subtensor"
-
 	"github.com/pretrain/pretrain/chain"
 	"github.com/pretrain/pretrain/chain/localchain"
+	"github.com/pretrain/pretrain/chain/subtensor"
 	"github.com/pretrain/pretrain/wallet"
 )
 

@@ -27,9 +27,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pretrain/pretrain/internal/httpserve"
-
 	"github.com/pretrain/pretrain/hub"
+	"github.com/pretrain/pretrain/internal/httpserve"
 )
 
 // Config configures a [Server].
