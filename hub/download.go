@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/pretrain/pretrain/internal/atomicfile"
 )
 
 // Names of the files transformers 4.44 (the version the reference pins) fetches for
@@ -240,7 +242,9 @@ func (c *Client) Download(ctx context.Context, repo, commit, dest string, maxByt
 	if err := os.Rename(staging, dest); err != nil {
 		return fmt.Errorf("download %s: %w", repo, err)
 	}
-	syncDir(filepath.Dir(dest))
+	// The snapshot is complete at dest now; a failed directory sync only makes the rename
+	// less durable, which the next run's check of dest repairs.
+	_ = atomicfile.SyncDir(filepath.Dir(dest))
 	c.log.Debug("downloaded", "repo", repo, "revision", commit, "files", len(files))
 	return nil
 }
@@ -475,14 +479,6 @@ func pruneExcept(staging string, files []RepoFile) error {
 		}
 	}
 	return nil
-}
-
-// syncDir fsyncs a directory so a rename in it is durable; failure only weakens durability.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
 }
 
 // urlPathEscape escapes one path segment like Python's urllib.parse.quote(safe="/") does for
