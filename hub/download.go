@@ -242,8 +242,8 @@ func (c *Client) Download(ctx context.Context, repo, commit, dest string, maxByt
 	if err := os.Rename(staging, dest); err != nil {
 		return fmt.Errorf("download %s: %w", repo, err)
 	}
-	// The snapshot is complete at dest now; a failed directory sync only makes the rename
-	// less durable, which the next run's check of dest repairs.
+	// The snapshot is complete at dest now; a failed directory sync only leaves the rename
+	// less durable, so it is not reported as a failed download.
 	_ = atomicfile.SyncDir(filepath.Dir(dest))
 	c.log.Debug("downloaded", "repo", repo, "revision", commit, "files", len(files))
 	return nil
