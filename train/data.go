@@ -160,12 +160,14 @@ func LoadServerCorpus(ctx context.Context, sc ServerConfig, tok dataset.Tokenize
 	if spec.S3Content {
 		return nil, fmt.Errorf("load corpus: dataset %s reads Software Heritage blobs, which the trainer does not fetch", sc.Dataset)
 	}
-	client, err := dataset.NewClient(dataset.ClientConfig{Endpoint: sc.Endpoint, Token: sc.Token})
+	sources, err := dataset.NewSources(dataset.SourcesConfig{Endpoint: sc.Endpoint, HFToken: sc.Token})
 	if err != nil {
 		return nil, fmt.Errorf("load corpus: %w", err)
 	}
-	l := &dataset.Loader{Spec: spec, Source: client, Tokenizer: tok, HFToken: sc.Token != "",
-		SeqLen: cfg.SeqLen, BatchSize: 1, NumPages: cmp.Or(sc.Pages, 20)}
+	l, err := sources.Loader(spec, tok, cfg.SeqLen, 1, cmp.Or(sc.Pages, 20))
+	if err != nil {
+		return nil, fmt.Errorf("load corpus: %w", err)
+	}
 	res, err := l.Load(ctx, new(big.Int).SetUint64(sc.Seed))
 	if err != nil {
 		return nil, fmt.Errorf("load corpus %s %s: %w", sc.Endpoint, sc.Dataset, err)
