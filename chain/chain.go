@@ -26,6 +26,21 @@ type Reader interface {
 	// it was committed at (the model's submission block, sn9-spec.md section 4). It returns an
 	// error wrapping ErrNotFound when the hotkey has no commitment there.
 	Commitment(ctx context.Context, netuid uint16, hotkey string) (Commitment, error)
+
+	// Hyperparameters returns subnet netuid's settings that govern weight setting. It
+	// returns an error wrapping ErrNotFound when the subnet does not exist.
+	Hyperparameters(ctx context.Context, netuid uint16) (Hyperparameters, error)
+}
+
+// Hyperparameters are the subnet settings a validator must respect when setting weights.
+type Hyperparameters struct {
+	Tempo               uint16 // blocks per epoch
+	WeightsRateLimit    uint64 // blocks between two weight settings of one hotkey
+	MinAllowedWeights   uint16
+	MaxWeightLimit      uint16 // largest weight any uid may get, u16-normalized (65535 = no limit)
+	WeightsVersion      uint64 // the version key set_weights must carry (at least)
+	CommitRevealEnabled bool
+	RevealPeriodEpochs  uint64
 }
 
 // Committer publishes a hotkey's commitment (a miner's model metadata).

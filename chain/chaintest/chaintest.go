@@ -14,13 +14,15 @@ import (
 // registered there with a validator permit (so it may set weights on other uids now) and
 // Miner is registered and has not committed. Advance, if not nil, produces n blocks; the
 // suite skips the checks that need it otherwise. Commits and weights are made once each,
-// so rate limits of 1 or more are fine.
+// so rate limits of 1 or more are fine. Hyperparameters, if not zero, are the subnet's
+// known settings, which Hyperparameters must return.
 type Harness struct {
-	Chain     chain.Chain
-	NetUID    uint16
-	Validator chain.Signer
-	Miner     chain.Signer
-	Advance   func(t *testing.T, n int)
+	Chain           chain.Chain
+	NetUID          uint16
+	Validator       chain.Signer
+	Miner           chain.Signer
+	Advance         func(t *testing.T, n int)
+	Hyperparameters chain.Hyperparameters
 }
 
 // Run runs the suite; newHarness is called once per subtest.
@@ -29,6 +31,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	t.Run("Metagraph", func(t *testing.T) { testMetagraph(t, newHarness(t)) })
 	t.Run("Commitments", func(t *testing.T) { testCommitments(t, newHarness(t)) })
 	t.Run("Weights", func(t *testing.T) { testWeights(t, newHarness(t)) })
+	t.Run("Hyperparameters", func(t *testing.T) { testHyperparameters(t, newHarness(t)) })
 }
 
 func testBlocks(t *testing.T, h Harness) {
@@ -158,5 +161,34 @@ func testWeights(t *testing.T, h Harness) {
 	want := []chain.WeightEntry{{UID: miner, Weight: 65535}} // stored max-upscaled
 	if len(m.Weights[v]) != 1 || m.Weights[v][0] != want[0] {
 		t.Errorf("validator's weight row = %v, want %v", m.Weights[v], want)
+	}
+}
+
+func testHyperparameters(t *testing.T, h Harness) {
+	ctx := t.Context()
+	hp, err := h.Chain.Hyperparameters(ctx, h.NetUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Hyperparameters != (chain.Hyperparameters{}) && hp != h.Hyperparameters {
+		t.Errorf("Hyperparameters = %+v, want %+v", hp, h.Hyperparameters)
+	}
+	if hp.Tempo == 0 || hp.MaxWeightLimit == 0 {
+		t.Errorf("Hyperparameters = %+v: tempo and max weight limit must be positive", hp)
+	}
+	if _, err := h.Chain.Hyperparameters(ctx, 65000); !errors.Is(err, chain.ErrNotFound) {
+		t.Errorf("Hyperparameters(65000) error = %v, want ErrNotFound", err)
+	}
+	if hp.WeightsVersion == 0 {
+		return
+	}
+	m, err := h.Chain.Metagraph(ctx, h.NetUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	miner := chain.UID(uidOf(m, h.Miner.SS58()))
+	err = h.Chain.SetWeights(ctx, h.Validator, h.NetUID, []chain.UID{miner}, []uint16{1}, hp.WeightsVersion-1)
+	if !errors.Is(err, chain.ErrInvalid) {
+		t.Errorf("SetWeights with version key %d < %d: error %v, want ErrInvalid", hp.WeightsVersion-1, hp.WeightsVersion, err)
 	}
 }

@@ -3,6 +3,7 @@ package localchain
 import (
 	"testing"
 
+	"github.com/pretrain/pretrain/chain"
 	"github.com/pretrain/pretrain/chain/chaintest"
 )
 
@@ -10,7 +11,8 @@ func TestConformance(t *testing.T) {
 	chaintest.Run(t, func(t *testing.T) chaintest.Harness {
 		c, _ := openManual(t)
 		ctx := t.Context()
-		if err := c.CreateSubnet(ctx, 9, SubnetConfig{Tempo: 3}); err != nil {
+		cfg := SubnetConfig{Tempo: 3, WeightsVersionKey: 7, NoCommitReveal: true}
+		if err := c.CreateSubnet(ctx, 9, cfg); err != nil {
 			t.Fatal(err)
 		}
 		v, m, cold := key(t, "//Validator"), key(t, "//Miner"), key(t, "//Cold")
@@ -24,6 +26,9 @@ func TestConformance(t *testing.T) {
 		}
 		mustAdvance(t, c, 4) // an epoch gives the validator its permit
 		return chaintest.Harness{Chain: c, NetUID: 9, Validator: v, Miner: m,
-			Advance: func(t *testing.T, n int) { mustAdvance(t, c, int64(n)) }}
+			Advance: func(t *testing.T, n int) { mustAdvance(t, c, int64(n)) },
+			// cfg with subtensor's defaults for the rest (and the local MinAllowedWeights 1).
+			Hyperparameters: chain.Hyperparameters{Tempo: 3, WeightsRateLimit: 100, MinAllowedWeights: 1,
+				MaxWeightLimit: 65535, WeightsVersion: 7, RevealPeriodEpochs: 1}}
 	})
 }

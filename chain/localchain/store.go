@@ -12,7 +12,7 @@ import (
 )
 
 // schemaVersion is stored in meta; Open refuses files of another version.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // schema is the chain's whole state. Every table is keyed the way subtensor's storage maps
 // are (netuid, uid); u16 proportions are stored as integers in 0..65535.
@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS subnets (
 	alpha_low              INTEGER NOT NULL DEFAULT 45875,
 	alpha_high             INTEGER NOT NULL DEFAULT 58982,
 	alpha_steepness        INTEGER NOT NULL DEFAULT 1000,
+	commit_reveal          INTEGER NOT NULL DEFAULT 1,
+	reveal_period_epochs   INTEGER NOT NULL DEFAULT 1,
 	created_block          INTEGER NOT NULL,
 	last_epoch_block       INTEGER NOT NULL DEFAULT -1
 ) STRICT;

@@ -22,44 +22,20 @@ const pulseDelay = 24
 
 // commitRevealParams are the subnet's hyperparameters that commit-reveal reads.
 type commitRevealParams struct {
-	Enabled      bool
-	Tempo        uint64 // blocks per epoch
-	RevealPeriod uint64 // epochs until the reveal (RevealPeriodEpochs)
-	Version      uint16 // CommitRevealWeightsVersion, which the call must carry
+	chain.Hyperparameters
+	Version uint16 // CommitRevealWeightsVersion, which the call must carry
 }
 
-// commitRevealParams reads netuid's commit-reveal hyperparameters at block hash at.
-// Absent items read as their declared defaults (commit-reveal on, tempo 360, period 1).
+// commitRevealParams reads netuid's hyperparameters and, where commit-reveal is on, the
+// commit version at block hash at. Absent items read as their declared defaults
+// (commit-reveal on, tempo 360, period 1).
 func (c *Client) commitRevealParams(ctx context.Context, m *Metadata, at chain.Hash, netuid uint16) (commitRevealParams, error) {
 	var p commitRevealParams
-	v, err := c.storageValue(ctx, m, at, "SubtensorModule", "CommitRevealWeightsEnabled", appendU16(nil, netuid))
-	if err != nil {
+	var err error
+	if p.Hyperparameters, err = c.hyperparameters(ctx, m, at, netuid); err != nil || !p.CommitRevealEnabled {
 		return p, err
 	}
-	if p.Enabled, err = asBool(v); err != nil {
-		return p, fmt.Errorf("CommitRevealWeightsEnabled: %w", err)
-	}
-	if !p.Enabled {
-		return p, nil
-	}
-	u := func(item string, parts ...[]byte) (uint64, error) {
-		v, err := c.storageValue(ctx, m, at, "SubtensorModule", item, parts...)
-		if err != nil {
-			return 0, err
-		}
-		n, err := asUint(v)
-		if err != nil {
-			return 0, fmt.Errorf("%s: %w", item, err)
-		}
-		return n, nil
-	}
-	if p.Tempo, err = u("Tempo", appendU16(nil, netuid)); err != nil {
-		return p, err
-	}
-	if p.RevealPeriod, err = u("RevealPeriodEpochs", appendU16(nil, netuid)); err != nil {
-		return p, err
-	}
-	version, err := u("CommitRevealWeightsVersion")
+	version, err := c.storageUint(ctx, m, at, "CommitRevealWeightsVersion")
 	if err != nil {
 		return p, err
 	}
@@ -152,7 +128,7 @@ func (c *Client) timelockedWeightsCall(m *Metadata, p commitRevealParams, block 
 		}
 		pub = &q
 	}
-	round := revealRound(time.Now(), c.cfg.BlockTime, uint64(block), netuid, p.Tempo, p.RevealPeriod)
+	round := revealRound(time.Now(), c.cfg.BlockTime, uint64(block), netuid, uint64(p.Tempo), p.RevealPeriodEpochs)
 	ct, err := tlockEncrypt(pub, round, weightsTlockPayload(hotkey, uids, weights, versionKey), rand.Reader)
 	if err != nil {
 		return nil, 0, err

@@ -15,12 +15,13 @@ import (
 )
 
 type chainCmd struct {
-	Init       chainInitCmd       `cmd:"" help:"Create a local chain file and a subnet on it."`
-	Register   chainRegisterCmd   `cmd:"" help:"Register a wallet's hotkey on a subnet of the local chain."`
-	Stake      chainStakeCmd      `cmd:"" help:"Add stake to a wallet's hotkey on the local chain."`
-	Metagraph  chainMetagraphCmd  `cmd:"" help:"Print a subnet's metagraph (local chain, or the real one with --subtensor.network)."`
-	Commitment chainCommitmentCmd `cmd:"" help:"Print a hotkey's commitment, or commit data with --set."`
-	Advance    chainAdvanceCmd    `cmd:"" help:"Produce blocks now (running the epochs due)."`
+	Init        chainInitCmd        `cmd:"" help:"Create a local chain file and a subnet on it."`
+	Register    chainRegisterCmd    `cmd:"" help:"Register a wallet's hotkey on a subnet of the local chain."`
+	Stake       chainStakeCmd       `cmd:"" help:"Add stake to a wallet's hotkey on the local chain."`
+	Metagraph   chainMetagraphCmd   `cmd:"" help:"Print a subnet's metagraph (local chain, or the real one with --subtensor.network)."`
+	Commitment  chainCommitmentCmd  `cmd:"" help:"Print a hotkey's commitment, or commit data with --set."`
+	Hyperparams chainHyperparamsCmd `cmd:"" help:"Print a subnet's weight-setting hyperparameters (local chain, or the real one with --subtensor.network)."`
+	Advance     chainAdvanceCmd     `cmd:"" help:"Produce blocks now (running the epochs due)."`
 }
 
 type chainFlags struct {
@@ -65,6 +66,11 @@ type chainInitCmd struct {
 	RateLimit  int64         `name:"weights-rate-limit" default:"100" help:"Blocks between weight settings of one hotkey (0: none)."`
 	Yuma3      bool          `name:"yuma3" help:"Use Yuma3 bonds (subtensor's Yuma3On)."`
 	Liquid     bool          `name:"liquid-alpha" help:"Use liquid alpha for the bonds' EMA (subtensor's LiquidAlphaOn)."`
+	Version    uint64        `name:"weights-version" default:"0" help:"Smallest version key set_weights must carry (WeightsVersionKey)."`
+	MinWeights uint16        `name:"min-allowed-weights" default:"1" help:"Fewest uids a weight setting must name (MinAllowedWeights)."`
+	MaxLimit   uint16        `name:"max-weight-limit" default:"65535" help:"Largest normalized weight × 65535 (MaxWeightsLimit; 65535: no limit)."`
+	Reveal     string        `name:"commit-reveal" default:"on" enum:"on,off" help:"Timelocked weight commits revealed by the chain (CommitRevealWeightsEnabled), on|off."`
+	Period     uint64        `name:"reveal-period" default:"1" help:"Epochs from a weight commit to its reveal (RevealPeriodEpochs)."`
 }
 
 func (c *chainInitCmd) Run(ctx context.Context, e *env) error {
@@ -78,7 +84,8 @@ func (c *chainInitCmd) Run(ctx context.Context, e *env) error {
 	}
 	cfg := localchain.SubnetConfig{Tempo: c.Tempo, MaxUIDs: c.MaxUIDs, MaxValidators: c.Validators,
 		WeightsRateLimit: uint64(c.RateLimit), NoWeightsRateLimit: c.RateLimit == 0,
-		Yuma3: c.Yuma3, LiquidAlpha: c.Liquid}
+		Yuma3: c.Yuma3, LiquidAlpha: c.Liquid, WeightsVersionKey: c.Version, MinAllowedWeights: c.MinWeights,
+		MaxWeightsLimit: c.MaxLimit, NoCommitReveal: c.Reveal == "off", RevealPeriodEpochs: c.Period}
 	if err := lc.CreateSubnet(ctx, c.NetUID, cfg); err != nil && !errors.Is(err, localchain.ErrSubnetExists) {
 		return err
 	}
@@ -182,6 +189,40 @@ func (c *chainMetagraphCmd) Run(ctx context.Context, e *env) error {
 		}
 		fmt.Fprintf(e.stdout, "%4d %-48s %12.4f %3s %7.4f %7.4f %7.4f %7.4f %12.6f %8d\n", i, m.Hotkeys[i],
 			m.Stake[i], vp, m.Trust[i], m.ValidatorTrust[i], m.Incentive[i], m.Dividends[i], m.Emission[i], m.LastUpdate[i])
+	}
+	return nil
+}
+
+type chainHyperparamsCmd struct {
+	backendFlags `embed:""`
+	NetUID       uint16 `name:"netuid" default:"9" help:"Subnet."`
+	JSON         bool   `name:"json" help:"Print JSON."`
+}
+
+func (c *chainHyperparamsCmd) Run(ctx context.Context, e *env) error {
+	ch, err := c.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	h, err := ch.Hyperparameters(ctx, c.NetUID)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return json.NewEncoder(e.stdout).Encode(h)
+	}
+	fmt.Fprintf(e.stdout, "subnet %d\n", c.NetUID)
+	for _, row := range []struct {
+		name  string
+		value any
+	}{
+		{"tempo", h.Tempo}, {"weights_rate_limit", h.WeightsRateLimit},
+		{"min_allowed_weights", h.MinAllowedWeights}, {"max_weight_limit", h.MaxWeightLimit},
+		{"weights_version", h.WeightsVersion}, {"commit_reveal_weights_enabled", h.CommitRevealEnabled},
+		{"reveal_period_epochs", h.RevealPeriodEpochs},
+	} {
+		fmt.Fprintf(e.stdout, "  %-30s %v\n", row.name, row.value)
 	}
 	return nil
 }

@@ -64,3 +64,24 @@ func TestWalletAndLocalChain(t *testing.T) {
 		t.Errorf("a 129-byte commitment: error %v, want the 128-byte limit", err)
 	}
 }
+
+// TestChainHyperparams: chain init's flags are what chain hyperparams reads back.
+func TestChainHyperparams(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "chain.db")
+	if _, _, err := runCLI(t, "chain", "init", "--chain.path", db, "--manual", "--tempo", "12", "--weights-rate-limit", "0",
+		"--weights-version", "5", "--min-allowed-weights", "2", "--max-weight-limit", "40000",
+		"--commit-reveal", "off", "--reveal-period", "3"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCLI(t, "chain", "hyperparams", "--chain.path", db, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"Tempo":12,"WeightsRateLimit":0,"MinAllowedWeights":2,"MaxWeightLimit":40000,"WeightsVersion":5,"CommitRevealEnabled":false,"RevealPeriodEpochs":3}`
+	if strings.TrimSpace(out) != want {
+		t.Errorf("chain hyperparams = %s, want %s", out, want)
+	}
+	if _, _, err := runCLI(t, "chain", "init", "--chain.path", db, "--netuid", "3", "--commit-reveal", "maybe"); err == nil {
+		t.Error("--commit-reveal maybe accepted")
+	}
+}
