@@ -40,6 +40,8 @@ type cli struct {
 	Chain      chainCmd      `cmd:"" help:"The local chain (init, register, stake, advance) and chain reads (metagraph, commitment; the real chain with --subtensor.network)."`
 	Tokenize   tokenizeCmd   `cmd:"" help:"Encode stdin to token ids as JSON, or decode ids (--decode), as Hugging Face tokenizers do."`
 	Miner      minerCmd      `cmd:"" help:"Miner tools: train a model on CPU."`
+	Validator  validatorCmd  `cmd:"" help:"Run the SN9 validator: discover, download and score miners' models, set weights."`
+	EvalWorker evalWorkerCmd `cmd:"" name:"eval-worker" hidden:"" help:"Score one model for a validator (JSON request on stdin, result on stdout)."`
 }
 
 type logFlags struct {
@@ -69,6 +71,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitRequest{code}) }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
+		kong.Configuration(kong.JSON),
 	)
 	if err != nil {
 		return err
