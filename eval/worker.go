@@ -162,6 +162,7 @@ func (w *Worker) Evaluate(ctx context.Context, dir, sampleFile string) (Result, 
 	if err := w.Validate(); err != nil {
 		return Result{}, err
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, w.Timeout)
 	defer cancel()
 	cmd := exec.Command(w.Command[0], w.Command[1:]...)
@@ -199,10 +200,10 @@ func (w *Worker) Evaluate(ctx context.Context, dir, sampleFile string) (Result, 
 	case <-ctx.Done():
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-done
-		if ctx.Err() == context.DeadlineExceeded {
-			return Failed(fmt.Sprintf("evaluation exceeded the time limit of %s", w.Timeout)), nil
+		if parent.Err() != nil {
+			return Result{}, parent.Err()
 		}
-		return Result{}, ctx.Err()
+		return Failed(fmt.Sprintf("evaluation exceeded the time limit of %s", w.Timeout)), nil
 	}
 	if waitErr != nil {
 		return Failed(fmt.Sprintf("eval worker died (%v): %s", waitErr, tail.lastLine())), nil

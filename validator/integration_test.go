@@ -39,6 +39,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(testWorkerEnv) == "1" {
 		os.Exit(testWorker())
 	}
+	if c := os.Getenv(crashChildEnv); c != "" {
+		os.Exit(runCrashChild(c))
+	}
 	os.Exit(m.Run())
 }
 
@@ -82,7 +85,14 @@ func newTestWorker(t testing.TB, timeout time.Duration) *eval.Worker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &eval.Worker{Command: []string{exe}, Env: append(os.Environ(), testWorkerEnv+"=1"), Timeout: timeout, MemoryLimit: 2 << 30}
+	w := newWorkerCommand(exe)
+	w.Timeout = timeout
+	return w
+}
+
+func newWorkerCommand(exe string) *eval.Worker {
+	return &eval.Worker{Command: []string{exe}, Env: append(os.Environ(), testWorkerEnv+"=1"),
+		Timeout: time.Minute, MemoryLimit: 2 << 30}
 }
 
 // testCompetition is the local competition made small enough for a test: one page of the
@@ -107,7 +117,8 @@ type subnet struct {
 	netuid  uint16
 	owner   *wallet.Keypair
 	corpus  string
-	trained map[int64]string // steps -> model dir, shared by tests
+	// Where the parts are, for validator processes started by a test.
+	chainPath, hubURL, dataURL string
 }
 
 const testNetUID = 1
@@ -117,7 +128,7 @@ func newSubnet(t *testing.T) *subnet {
 	ctx := context.Background()
 	dir := t.TempDir()
 	corpus := filepath.Join("..", "examples", "demo-corpus-small.jsonl.gz")
-	dsDir := filepath.Join(dir, "ds", "pretrain", "demo-corpus", "default")
+	dsDir := filepath.Join(dir, "ds", "pretrain", "demo-corpus", "demo")
 	if err := os.MkdirAll(dsDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +168,7 @@ func newSubnet(t *testing.T) *subnet {
 		t.Fatal(err)
 	}
 	return &subnet{chain: c, hub: miners, public: public, data: sources, netuid: testNetUID,
-		owner: key(t, "//Owner"), corpus: corpus}
+		owner: key(t, "//Owner"), corpus: corpus, chainPath: filepath.Join(dir, "chain.db"), hubURL: hs.URL, dataURL: dsURL}
 }
 
 func key(t testing.TB, uri string) *wallet.Keypair {
@@ -214,7 +225,7 @@ func (s *subnet) publish(t *testing.T, k *wallet.Keypair, dir, repo, secureHash 
 		}
 		secureHash = modelstore.SecureHash(h, k.SS58())
 	}
-	ns, name, _ := cut(repo)
+	ns, name, _ := cutRepo(repo)
 	id := chain.ModelID{Namespace: ns, Name: name, Commit: commit, SecureHash: secureHash, CompetitionID: int(competition.Local)}
 	if err := s.chain.Commit(ctx, k, s.netuid, id.String()); err != nil {
 		t.Fatal(err)
@@ -223,15 +234,6 @@ func (s *subnet) publish(t *testing.T, k *wallet.Keypair, dir, repo, secureHash 
 		t.Fatal(err)
 	}
 	return id
-}
-
-func cut(repo string) (string, string, bool) {
-	for i := range repo {
-		if repo[i] == '/' {
-			return repo[:i], repo[i+1:], true
-		}
-	}
-	return repo, "", false
 }
 
 func (s *subnet) advance(t *testing.T, n int64) chain.Block {
@@ -366,7 +368,7 @@ func TestValidatorEndToEnd(t *testing.T) {
 
 	dir := t.TempDir()
 	cfg := validatorConfig(dir)
-	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	cfg.Logger = testLogger(t)
 	v, err := New(cfg, Deps{Chain: s.chain, Signer: vali, Hub: s.public, Data: s.data,
 		Evaluator: newTestWorker(t, 30*time.Second)})
 	if err != nil {

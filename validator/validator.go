@@ -375,13 +375,14 @@ func (v *Validator) syncModel(ctx context.Context, uid chain.UID, hotkey string,
 	}
 	// Recorded before the checks, so a bad model is not downloaded again until it changes.
 	v.state.Models.OnModelUpdated(hotkey, meta)
+	// taoverse raises MinerMisconfiguredError for both.
 	if err := modelstore.CheckHash(hash, hotkey, id.Hash, id.SecureHash); err != nil {
 		v.reject(hotkey, meta, "hash does not match the committed secure hash")
-		return false, err
+		return false, fmt.Errorf("%w: uid %d: %v", errMisconfigured, uid, err)
 	}
 	if _, err := eval.CheckDir(dir, comp.Constraints); err != nil {
 		v.reject(hotkey, meta, err.Error())
-		return false, err
+		return false, fmt.Errorf("%w: uid %d: %v", errMisconfigured, uid, err)
 	}
 	v.mu.Lock()
 	delete(v.rejected, hotkey)

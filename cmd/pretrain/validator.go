@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -23,8 +24,14 @@ import (
 	"github.com/pretrain/pretrain/validator"
 )
 
-// validatorCmd runs the SN9 validator (sn9-spec.md §2) with the reference's flags.
+// validatorCmd groups the validator's commands: run (the default) and replay.
 type validatorCmd struct {
+	Run    validatorRunCmd    `cmd:"" default:"withargs" help:"Run the validator (the default: 'pretrain validator --wallet.name W ...')."`
+	Replay validatorReplayCmd `cmd:"" help:"Re-run a logged step from its seed, pages and model revisions; report every difference."`
+}
+
+// validatorFlags are the reference's validator flags, shared by run and replay.
+type validatorFlags struct {
 	Config kong.ConfigFlag `help:"JSON file of flag values (keys are flag names, e.g. \"netuid\": 9)."`
 
 	walletFlags  `embed:""`
@@ -46,43 +53,55 @@ type validatorCmd struct {
 	DontSetWeights     bool   `name:"dont_set_weights" help:"Evaluate but never set weights."`
 	Offline            bool   `help:"No weights, nothing signed, no wallet needed."`
 
-	EvalTimeout  time.Duration `name:"eval.timeout" default:"550s" help:"Time limit of one model's evaluation."`
-	EvalMemory   int64         `name:"eval.memory_gb" default:"0" help:"Heap limit of an evaluation worker in GiB (0: none)."`
-	StepLog      string        `name:"steplog" type:"path" help:"Step log, JSON lines (default MODEL_DIR/vali-state/steps.jsonl)."`
-	Listen       string        `name:"metrics.listen" help:"Serve /metrics, /healthz and /steplog on this address (e.g. 127.0.0.1:9100)."`
-	WeightsEvery time.Duration `name:"weights.interval" default:"1h" help:"Time between weight settings."`
-	Resync       time.Duration `name:"metagraph.resync" default:"20m" help:"Metagraph resync interval."`
-	ChainCadence time.Duration `name:"chain_update_cadence" default:"20m" help:"Minimum time between two metadata checks of one uid."`
-	ScanCadence  time.Duration `name:"scan_top_model_cadence" default:"30m" help:"Time between scans of the top miners."`
+	EvalTimeout time.Duration `name:"eval.timeout" default:"550s" help:"Time limit of one model's evaluation."`
+	EvalMemory  int64         `name:"eval.memory_gb" default:"0" help:"Heap limit of an evaluation worker in GiB (0: none)."`
+	StepLog     string        `name:"steplog" type:"path" help:"Step log, JSON lines (default MODEL_DIR/vali-state/steps.jsonl)."`
 }
 
-func (c *validatorCmd) Run(ctx context.Context, e *env) error {
+// validatorRunCmd runs the SN9 validator (sn9-spec.md §2).
+type validatorRunCmd struct {
+	validatorFlags `embed:""`
+	Listen         string        `name:"metrics.listen" help:"Serve /metrics, /healthz and /steplog on this address (e.g. 127.0.0.1:9100)."`
+	WeightsEvery   time.Duration `name:"weights.interval" default:"1h" help:"Time between weight settings."`
+	Resync         time.Duration `name:"metagraph.resync" default:"20m" help:"Metagraph resync interval."`
+	ChainCadence   time.Duration `name:"chain_update_cadence" default:"20m" help:"Minimum time between two metadata checks of one uid."`
+	ScanCadence    time.Duration `name:"scan_top_model_cadence" default:"30m" help:"Time between scans of the top miners."`
+}
+
+// build connects the validator's parts; signer says whether a wallet is needed.
+func (c *validatorFlags) build(ctx context.Context, e *env, reg prometheus.Registerer, signer bool,
+	tune func(*validator.Config)) (*validator.Validator, func() error, error) {
 	sched, ok := competition.Schedules[c.Schedule]
 	if !ok {
-		return fmt.Errorf("%w: --schedule %q", errUsage, c.Schedule)
+		return nil, nil, fmt.Errorf("%w: --schedule %q", errUsage, c.Schedule)
 	}
 	cfg := validator.DefaultConfig()
 	cfg.NetUID, cfg.Schedule, cfg.ModelDir = c.NetUID, sched, c.ModelDir
 	cfg.SampleMin, cfg.UpdatedModelsLimit = c.SampleMin, c.UpdatedModelsLimit
 	cfg.DontSetWeights, cfg.Offline = c.DontSetWeights, c.Offline
-	cfg.StepLog, cfg.WeightsInterval, cfg.MetagraphResync = c.StepLog, c.WeightsEvery, c.Resync
-	cfg.ChainUpdateCadence, cfg.ScanTopModelCadence = c.ChainCadence, c.ScanCadence
+	cfg.StepLog = c.StepLog
 	cfg.Logger = e.log
+	if tune != nil {
+		tune(&cfg)
+	}
 	ch, err := c.backendFlags.open(ctx, e)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer ch.Close()
+	fail := func(err error) (*validator.Validator, func() error, error) {
+		ch.Close()
+		return nil, nil, err
+	}
 	deps := validator.Deps{Chain: ch}
-	if !c.Offline && !c.DontSetWeights {
+	if signer && !c.Offline && !c.DontSetWeights {
 		hot, _, err := walletKeys(c.walletFlags)
 		if err != nil {
-			return err
+			return fail(err)
 		}
 		deps.Signer = hot
 	}
 	if deps.Hub, err = hub.New(hub.Config{Endpoint: c.HubEndpoint, Token: c.HubToken, Logger: e.log}); err != nil {
-		return err
+		return fail(err)
 	}
 	cache := c.DataCache
 	if cache == "" {
@@ -90,21 +109,33 @@ func (c *validatorCmd) Run(ctx context.Context, e *env) error {
 	}
 	if deps.Data, err = dataset.NewSources(dataset.SourcesConfig{Endpoint: c.DataEndpoint, HFToken: c.HFToken,
 		AWSAccessKeyID: c.AWSKeyID, AWSSecretAccessKey: c.AWSSecret, CacheDir: cache, Logger: e.log}); err != nil {
-		return err
+		return fail(err)
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	deps.Evaluator = &eval.Worker{Command: []string{exe, "eval-worker"}, Timeout: c.EvalTimeout,
 		MemoryLimit: uint64(c.EvalMemory) << 30, Logger: e.log}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	deps.Metrics = validator.NewMetrics(reg)
 	v, err := validator.New(cfg, deps)
 	if err != nil {
+		return fail(err)
+	}
+	return v, ch.Close, nil
+}
+
+func (c *validatorRunCmd) Run(ctx context.Context, e *env) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	v, closeChain, err := c.build(ctx, e, reg, true, func(cfg *validator.Config) {
+		cfg.WeightsInterval, cfg.MetagraphResync = c.WeightsEvery, c.Resync
+		cfg.ChainUpdateCadence, cfg.ScanTopModelCadence = c.ChainCadence, c.ScanCadence
+	})
+	if err != nil {
 		return err
 	}
+	defer closeChain()
 	g, ctx := errgroup.WithContext(ctx)
 	if c.Listen != "" {
 		mux := http.NewServeMux()
@@ -129,4 +160,45 @@ type evalWorkerCmd struct{}
 
 func (c *evalWorkerCmd) Run(ctx context.Context, e *env) error {
 	return eval.RunWorker(ctx, e.stdin, e.stdout, e.log)
+}
+
+// validatorReplayCmd re-runs one logged step and prints the differences as JSON.
+type validatorReplayCmd struct {
+	validatorFlags `embed:""`
+	Log            string `name:"log" required:"" type:"existingfile" help:"Step log (JSON lines) holding the step."`
+	Step           int64  `required:"" help:"Global step to replay."`
+}
+
+func (c *validatorReplayCmd) Run(ctx context.Context, e *env) error {
+	f, err := os.Open(c.Log)
+	if err != nil {
+		return err
+	}
+	recs, err := validator.ReadSteps(f, c.Step-1)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 || recs[0].Step != c.Step {
+		return fmt.Errorf("%w: step %d is not in %s", errUsage, c.Step, c.Log)
+	}
+	c.Offline = true // replay never signs
+	v, closeChain, err := c.build(ctx, e, nil, false, nil)
+	if err != nil {
+		return err
+	}
+	defer closeChain()
+	rep, err := v.Replay(ctx, recs[0])
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rep); err != nil {
+		return err
+	}
+	if len(rep.Differences) > 0 {
+		return fmt.Errorf("step %d: %d differences from the record", c.Step, len(rep.Differences))
+	}
+	return nil
 }
