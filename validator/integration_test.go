@@ -110,13 +110,13 @@ func testSchedule() competition.Schedule {
 
 // subnet is the embedded network a validator test runs on.
 type subnet struct {
-	chain   *localchain.Chain
-	hub     *hub.Client // the miners' client (writes to namespace "miner")
-	public  *hub.Client // the validator's (no token)
-	data    *dataset.Sources
-	netuid  uint16
-	owner   *wallet.Keypair
-	corpus  string
+	chain  *localchain.Chain
+	hub    *hub.Client // the miners' client (writes to namespace "miner")
+	public *hub.Client // the validator's (no token)
+	data   *dataset.Sources
+	netuid uint16
+	owner  *wallet.Keypair
+	corpus string
 	// Where the parts are, for validator processes started by a test.
 	chainPath, hubURL, dataURL string
 }
