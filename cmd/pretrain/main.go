@@ -39,7 +39,9 @@ type cli struct {
 	Wallet     walletCmd     `cmd:"" help:"Create and show bittensor wallets (coldkey, hotkeys)."`
 	Chain      chainCmd      `cmd:"" help:"The local chain (init, register, stake, advance) and chain reads (metagraph, commitment; the real chain with --subtensor.network)."`
 	Tokenize   tokenizeCmd   `cmd:"" help:"Encode stdin to token ids as JSON, or decode ids (--decode), as Hugging Face tokenizers do."`
-	Miner      minerCmd      `cmd:"" help:"Miner tools: train a model on CPU."`
+	Miner      minerCmd      `cmd:"" help:"Miner tools: train a model on CPU, push it, score it against the models on chain."`
+	Model      modelCmd      `cmd:"" help:"Make model directories: model init writes a preset shape with its tokenizer."`
+	Generate   generateCmd   `cmd:"" help:"Continue a prompt with a model (its generation_config honoured) and print the text."`
 }
 
 type logFlags struct {
