@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pretrain/pretrain/chain"
@@ -141,9 +142,9 @@ type Downloader = modelstore.Downloader
 // Downloaded is a model fetched from the hub and verified against the chain.
 type Downloaded struct {
 	Miner
-	Dir   string     `json:"dir"`
-	Hash  string     `json:"hash"`
-	Facts eval.Facts `json:"facts"`
+	Dir   string
+	Hash  string // the directory hash
+	Facts eval.Facts
 }
 
 // Download fetches uid's committed model into dir (which must not exist) as the reference's
@@ -200,4 +201,21 @@ func Fetch(ctx context.Context, d Downloader, hotkey string, id chain.ModelID, m
 		return "", eval.Facts{}, fmt.Errorf("model %s@%s: %w", id.RepoID(), id.Commit, err)
 	}
 	return hash, facts, nil
+}
+
+// ParseCompetition reads a competition given as its id ("99") or its name ("LOCAL",
+// "B3_MODEL", any case), as the reference's --competition_id takes either.
+func ParseCompetition(s string) (competition.ID, error) {
+	if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
+		if n < 0 || n > 99 {
+			return 0, fmt.Errorf("competition id %d: want 0 to 99 (two digits in the metadata string)", n)
+		}
+		return competition.ID(n), nil
+	}
+	for id := competition.ID(0); id <= 99; id++ {
+		if strings.EqualFold(id.String(), strings.TrimSpace(s)) {
+			return id, nil
+		}
+	}
+	return 0, fmt.Errorf("competition %q: not an id or a known name", s)
 }

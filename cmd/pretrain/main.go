@@ -42,6 +42,10 @@ type cli struct {
 	Miner      minerCmd      `cmd:"" help:"Miner tools: train a model on CPU, push it, score it against the models on chain."`
 	Model      modelCmd      `cmd:"" help:"Make model directories: model init writes a preset shape with its tokenizer."`
 	Generate   generateCmd   `cmd:"" help:"Continue a prompt with a model (its generation_config honoured) and print the text."`
+	BestUID    bestUIDCmd    `cmd:"" name:"best-uid" help:"Print the best miner of a competition (top five by incentive with its metadata)."`
+	Repo       repoCmd       `cmd:"" help:"Print a miner's model URL on the hub at its committed revision."`
+	Download   downloadCmd   `cmd:"" help:"Download a miner's committed model, verify its hash against the chain, and check it loads."`
+	Metadata   metadataCmd   `cmd:"" help:"Print a miner's decoded chain metadata, by hotkey or uid."`
 }
 
 type logFlags struct {

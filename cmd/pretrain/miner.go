@@ -14,6 +14,7 @@ import (
 // minerCmd groups the miner's commands.
 type minerCmd struct {
 	Train minerTrainCmd `cmd:"" help:"Train a GPT-2 or Llama-family model on CPU; resumes from --out's checkpoint."`
+	Push  minerPushCmd  `cmd:"" help:"Check a model against the competition, upload it, commit its metadata on chain, then make it public."`
 }
 
 // minerTrainCmd is `pretrain miner train`; its flags map one to one onto train.Config.
