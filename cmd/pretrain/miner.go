@@ -15,6 +15,7 @@ import (
 type minerCmd struct {
 	Train minerTrainCmd `cmd:"" help:"Train a GPT-2 or Llama-family model on CPU; resumes from --out's checkpoint."`
 	Push  minerPushCmd  `cmd:"" help:"Check a model against the competition, upload it, commit its metadata on chain, then make it public."`
+	Score minerScoreCmd `cmd:"" help:"Score a local model as validators will and say whether it would beat the best model (or given uids) after epsilon."`
 }
 
 // minerTrainCmd is `pretrain miner train`; its flags map one to one onto train.Config.
