@@ -232,15 +232,17 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// lastLine returns the most informative line of the tail: the last non-empty one, or the
-// Go runtime's "fatal error" line when there is one.
+// lastLine returns the most informative line of the tail: the Go runtime's "fatal error",
+// "panic" or signal line when there is one, else the last line.
 func (t *tailBuffer) lastLine() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	lines := strings.Split(strings.TrimSpace(string(t.b)), "\n")
 	for _, l := range lines {
-		if strings.HasPrefix(l, "fatal error:") || strings.HasPrefix(l, "panic:") {
-			return strings.TrimSpace(l)
+		for _, p := range []string{"fatal error:", "panic:", "SIG", "runtime: out of memory"} {
+			if strings.HasPrefix(l, p) {
+				return strings.TrimSpace(l)
+			}
 		}
 	}
 	return strings.TrimSpace(lines[len(lines)-1])

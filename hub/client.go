@@ -98,8 +98,8 @@ type Config struct {
 	HTTPClient *http.Client
 	// Logger receives debug events. Default: discard.
 	Logger *slog.Logger
-	// Progress, when set, receives a one-line progress bar (carriage returns) during
-	// downloads and uploads. Set it only for a terminal.
+	// Progress, when set, shows downloads and uploads: a bar with rate and ETA if it is a
+	// terminal, a plain line every few seconds otherwise.
 	Progress io.Writer
 	// InfoTimeout bounds a model info request (the reference passes timeout=10). Default 10 s.
 	InfoTimeout time.Duration

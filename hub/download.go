@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/pretrain/pretrain/internal/atomicfile"
+	"github.com/pretrain/pretrain/internal/progress"
 )
 
 // Names of the files transformers 4.44 (the version the reference pins) fetches for
@@ -228,14 +229,14 @@ func (c *Client) Download(ctx context.Context, repo, commit, dest string, maxByt
 		return fmt.Errorf("download %s@%s: %w", repo, commit, err)
 	}
 	for _, f := range files {
-		prog.total += f.Size
+		prog.AddTotal(f.Size)
 	}
 	for _, f := range files {
 		if err := c.fetchFile(ctx, repo, commit, staging, f, prog); err != nil {
 			return err
 		}
 	}
-	prog.finish()
+	prog.Finish()
 	if err := pruneExcept(staging, files); err != nil {
 		return fmt.Errorf("download %s: %w", repo, err)
 	}
@@ -267,7 +268,7 @@ func mkdirNoLink(dir string) error {
 
 // fetchFile downloads one file into staging, resuming a previous partial file and verifying
 // the result.
-func (c *Client) fetchFile(ctx context.Context, repo, commit, staging string, f RepoFile, prog *progress) error {
+func (c *Client) fetchFile(ctx context.Context, repo, commit, staging string, f RepoFile, prog *progress.Bar) error {
 	fail := func(err error) error { return fmt.Errorf("download %s@%s %s: %w", repo, commit, f.Path, err) }
 	// The only place a listed path becomes a local one.
 	if err := validateRepoFile(f); err != nil {
@@ -276,7 +277,7 @@ func (c *Client) fetchFile(ctx context.Context, repo, commit, staging string, f 
 	final := filepath.Join(staging, filepath.FromSlash(f.Path))
 	if fi, err := os.Lstat(final); err == nil {
 		if fi.Mode().IsRegular() && verifyFile(final, f) == nil {
-			prog.add(f.Size)
+			prog.Add(f.Size)
 			return nil
 		}
 		if err := os.RemoveAll(final); err != nil {
@@ -312,7 +313,7 @@ func (c *Client) fetchFile(ctx context.Context, repo, commit, staging string, f 
 			return fail(err)
 		}
 	} else {
-		prog.add(f.Size)
+		prog.Add(f.Size)
 	}
 	if err := out.Sync(); err != nil {
 		return fail(err)
@@ -339,7 +340,7 @@ func truncate(f *os.File) error {
 // hf_hub_url ({endpoint}/{repo}/resolve/{revision}/{quoted filename}) and http_get (Range:
 // bytes=N- to resume). The Hub's metadata headers (X-Repo-Commit, X-Linked-Etag,
 // X-Linked-Size, ETag; read by get_hf_file_metadata) must agree with the model info.
-func (c *Client) get(ctx context.Context, repo, commit string, f RepoFile, out *os.File, offset int64, prog *progress) error {
+func (c *Client) get(ctx context.Context, repo, commit string, f RepoFile, out *os.File, offset int64, prog *progress.Bar) error {
 	segs := strings.Split(f.Path, "/")
 	for i, s := range segs {
 		segs[i] = urlPathEscape(s)
@@ -376,9 +377,9 @@ func (c *Client) get(ctx context.Context, repo, commit string, f RepoFile, out *
 	default:
 		return httpError("download", repo, resp)
 	}
-	prog.add(offset)
+	prog.Add(offset)
 	want := f.Size - offset
-	n, err := io.Copy(out, io.LimitReader(prog.reader(resp.Body), want+1))
+	n, err := io.Copy(out, io.LimitReader(&progressReader{resp.Body, prog}, want+1))
 	if err != nil {
 		return fmt.Errorf("after %d of %d bytes: %w", offset+n, f.Size, err)
 	}

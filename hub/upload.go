@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/pretrain/pretrain/internal/bounded"
+	"github.com/pretrain/pretrain/internal/progress"
 )
 
 // maxInlineBytes bounds a file sent inside the commit body (base64). The Hub sends anything
@@ -68,7 +69,7 @@ func (c *Client) Upload(ctx context.Context, dir, repo string, opts UploadOption
 	if err := c.uploadLFS(ctx, repo, files, prog); err != nil {
 		return fail(err)
 	}
-	prog.finish()
+	prog.Finish()
 	commit, err := c.commit(ctx, repo, files, cmpOr(opts.Message, "Upload model"))
 	if err != nil {
 		return fail(err)
@@ -271,7 +272,7 @@ type lfsAction struct {
 // upload is a PUT of the bytes to the pre-signed href, without the token (lfs.py
 // _upload_single_part); the verify action gets {"oid", "size"} (with the token only on the
 // endpoint's origin). Multipart uploads (a chunk_size header) are not supported.
-func (c *Client) uploadLFS(ctx context.Context, repo string, files []*localFile, prog *progress) error {
+func (c *Client) uploadLFS(ctx context.Context, repo string, files []*localFile, prog *progress.Bar) error {
 	type obj struct {
 		OID  string `json:"oid"`
 		Size int64  `json:"size"`
@@ -282,7 +283,7 @@ func (c *Client) uploadLFS(ctx context.Context, repo string, files []*localFile,
 		if f.mode != "lfs" {
 			continue
 		}
-		prog.total += f.size
+		prog.AddTotal(f.size)
 		if byOID[f.sha256] == nil {
 			objs = append(objs, obj{f.sha256, f.size})
 		}
@@ -324,7 +325,7 @@ func (c *Client) uploadLFS(ctx context.Context, repo string, files []*localFile,
 			return fmt.Errorf("lfs batch: object %s (%s): %d %s", o.OID, f.path, o.Error.Code, o.Error.Message)
 		}
 		if o.Actions == nil || o.Actions.Upload == nil {
-			prog.add(f.size) // already stored
+			prog.Add(f.size) // already stored
 			continue
 		}
 		if err := c.putLFS(ctx, f, o.Actions.Upload, prog); err != nil {
@@ -348,7 +349,7 @@ func (c *Client) uploadLFS(ctx context.Context, repo string, files []*localFile,
 }
 
 // putLFS uploads one object to a pre-signed URL. No token goes with it.
-func (c *Client) putLFS(ctx context.Context, f *localFile, a *lfsAction, prog *progress) error {
+func (c *Client) putLFS(ctx context.Context, f *localFile, a *lfsAction, prog *progress.Bar) error {
 	if _, ok := a.Header["chunk_size"]; ok {
 		return errors.New("multipart LFS upload is not supported")
 	}
@@ -361,7 +362,7 @@ func (c *Client) putLFS(ctx context.Context, f *localFile, a *lfsAction, prog *p
 		return err
 	}
 	defer in.Close()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.String(), prog.reader(in))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.String(), &progressReader{in, prog})
 	if err != nil {
 		return err
 	}

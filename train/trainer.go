@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -57,8 +56,20 @@ type Config struct {
 	EvalWindows     int    // held-out windows evaluated, default 32
 	DType           string // checkpoint weights: "F32" (default) or "BF16"
 
-	Log      *slog.Logger
-	Progress io.Writer // one progress line per step, if not nil
+	Log *slog.Logger
+	// Progress, if not nil, is called after every optimizer step.
+	Progress func(StepReport)
+}
+
+// StepReport is the state of a run after an optimizer step.
+type StepReport struct {
+	Step            int64 // optimizer steps done
+	Steps           int64 // the run's length in steps; 0 when bounded by time only
+	TokensPerSecond float64
+	Loss            float64 // the step's training loss
+	HeldOut         float64 // the last held-out loss; NaN before this process's first evaluation
+	LR, Norm        float64 // the step's learning rate and gradient norm (before clipping)
+	Remaining       time.Duration
 }
 
 func (c *Config) fill() error {
@@ -389,20 +400,15 @@ func (r *runner) loop(ctx context.Context) (*Result, error) {
 			}
 		}
 		if r.cfg.Progress != nil {
-			elapsed := time.Since(start).Seconds()
-			tps := float64((st.Step-startStep)*tokensPerStep) / elapsed
-			eta := "-"
+			elapsed := time.Since(start)
+			rep := StepReport{Step: st.Step, Steps: cfg.Steps, Loss: loss, HeldOut: res.EvalLoss, LR: lr, Norm: norm, Remaining: -1,
+				TokensPerSecond: float64((st.Step-startStep)*tokensPerStep) / elapsed.Seconds()}
 			if cfg.Steps > 0 {
-				eta = (time.Duration(float64(cfg.Steps-st.Step) * elapsed / float64(st.Step-startStep) * float64(time.Second))).Round(time.Second).String()
+				rep.Remaining = time.Duration(float64(cfg.Steps-st.Step) * float64(elapsed) / float64(st.Step-startStep))
 			} else if cfg.Duration > 0 {
-				eta = (cfg.Duration - time.Since(start)).Round(time.Second).String()
+				rep.Remaining = cfg.Duration - elapsed
 			}
-			held := "-" // no evaluation yet in this process
-			if !math.IsNaN(res.EvalLoss) {
-				held = fmt.Sprintf("%.4f", res.EvalLoss)
-			}
-			fmt.Fprintf(r.cfg.Progress, "step %d | %.0f tok/s | loss %.4f | held-out %s | lr %.2e | norm %.3f | eta %s\n",
-				st.Step, tps, loss, held, lr, norm, eta)
+			r.cfg.Progress(rep)
 		}
 		if cfg.CheckpointEvery > 0 && st.Step%cfg.CheckpointEvery == 0 {
 			if err := r.checkpoint(); err != nil {

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -55,20 +54,6 @@ func demoCorpus(t *testing.T) string {
 	return p
 }
 
-// cancelAt is a progress writer that calls fn when a line starts with "step N ".
-type cancelAt struct {
-	step string
-	fn   func()
-	buf  bytes.Buffer
-}
-
-func (c *cancelAt) Write(p []byte) (int, error) {
-	if bytes.HasPrefix(p, []byte("step "+c.step+" ")) {
-		c.fn()
-	}
-	return c.buf.Write(p)
-}
-
 func runConfig(init, data, out string) Config {
 	return Config{Arch: "gpt2", Init: init, Data: data, Out: out, Steps: 6, LR: 3e-3, Batch: 2, SeqLen: 16,
 		Seed: 9, EvalEvery: 3, CheckpointEvery: 2, EvalWindows: 4}
@@ -89,14 +74,17 @@ func TestResumeAfterKill(t *testing.T) {
 	defer cancel()
 	var saved []byte
 	cfg := runConfig(init, data, killed)
-	cfg.Progress = &cancelAt{step: "5", fn: func() {
+	cfg.Progress = func(r StepReport) {
+		if r.Step != 5 {
+			return
+		}
 		// What kill -9 at step 5 leaves: the state written at step 4.
 		var err error
 		if saved, err = os.ReadFile(filepath.Join(killed, StateFile)); err != nil {
 			t.Error(err)
 		}
 		cancel()
-	}}
+	}
 	if _, err := Run(ctx, cfg); !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted run: %v", err)
 	}

@@ -197,16 +197,23 @@ func (s *subnet) register(t *testing.T, uri string, tao uint64) (*wallet.Keypair
 	return k, uid
 }
 
-// train makes a gpt2-tiny model with the trainer in steps optimizer steps.
+// train makes a gpt2-tiny model with the trainer in steps optimizer steps. Models trained for
+// seconds continue every prompt the same way and fail the greedy sanity check, so the model
+// ships a sampling generation_config (which the reference honours), as localnet's miners do.
 func (s *subnet) train(t *testing.T, steps int64) string {
 	t.Helper()
 	out := t.TempDir()
 	_, err := train.Run(context.Background(), train.Config{Arch: "gpt2", Preset: "gpt2-tiny", Data: s.corpus, Out: out,
-		Steps: steps, SeqLen: 64, Batch: 4, LR: 3e-3, Seed: 1, EvalEvery: steps, CheckpointEvery: steps, EvalWindows: 4})
+		Steps: steps, SeqLen: 64, Batch: 2, LR: 3e-3, Seed: 1, EvalEvery: steps, CheckpointEvery: steps, EvalWindows: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Join(out, "latest")
+	dir := filepath.Join(out, "latest")
+	gen := `{"do_sample": true, "top_k": 50, "bos_token_id": 50256, "eos_token_id": 50256}`
+	if err := os.WriteFile(filepath.Join(dir, "generation_config.json"), []byte(gen), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // publish uploads dir as repo, commits its metadata for k (with secureHash, or the right one
@@ -275,11 +282,14 @@ func variant(t *testing.T, src string, edit func(map[string]any)) string {
 	return dst
 }
 
-// degenerate writes src's model with every weight zero: it generates one token whatever the
-// prompt, so it fails the sanity check.
+// degenerate writes src's model with every weight zero and greedy decoding: it generates one
+// token whatever the prompt, so it fails the sanity check.
 func degenerate(t *testing.T, src string) string {
 	t.Helper()
 	dst := variant(t, src, nil)
+	if err := os.Remove(filepath.Join(dst, "generation_config.json")); err != nil {
+		t.Fatal(err)
+	}
 	st, err := nn.OpenSafetensorsDir(src)
 	if err != nil {
 		t.Fatal(err)
@@ -337,7 +347,7 @@ func TestValidatorEndToEnd(t *testing.T) {
 	s := newSubnet(t)
 	vali, vuid := s.register(t, "//Validator", 100_000)
 	start := time.Now()
-	good, weak := s.train(t, 30), s.train(t, 3)
+	good, weak := s.train(t, 20), s.train(t, 2)
 	t.Logf("trained two models in %v", time.Since(start))
 
 	type miner struct {

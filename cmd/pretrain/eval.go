@@ -5,26 +5,29 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 
+	"github.com/pretrain/pretrain/dataset"
+	"github.com/pretrain/pretrain/internal/progress"
 	"github.com/pretrain/pretrain/nn"
+	"github.com/pretrain/pretrain/tokenizer"
 )
 
 // evalCmd scores a model on token batches the way validators do (compute_text_loss):
 // per-batch mean cross-entropy and their mean, printed as JSON.
 type evalCmd struct {
 	Model      string `required:"" type:"existingdir" help:"Hugging Face model directory (config.json + safetensors)."`
-	Tokens     string `required:"" type:"existingfile" help:"JSON array of batches, each a [B][L] array of token ids."`
+	Tokens     string `type:"existingfile" xor:"input" required:"" help:"JSON array of batches, each a [B][L] array of token ids (data batches output)."`
+	Text       string `type:"existingfile" xor:"input" required:"" help:"Text to score: JSON lines with a text or content field (.gz allowed), or plain text; tokenized and packed as SN9's loaders do."`
+	SeqLen     int    `name:"seq-len" default:"512" help:"Tokens per row with --text (the local competition's 512; SN9's text competitions use 4096)."`
+	Tokenizer  string `help:"Tokenizer name or directory for --text (default: the model directory's, else gpt2)."`
 	MaxBatches int    `name:"max-batches" help:"Evaluate at most this many batches (0: all)."`
 	Check      bool   `help:"Also run the generation sanity check (check_for_reasonable_output) on batches 0 and 1."`
+	JSON       bool   `name:"json" help:"Print JSON (the only output format; accepted for scripts)."`
 }
 
 func (c *evalCmd) Run(ctx context.Context, e *env) error {
-	f, err := os.Open(c.Tokens)
-	if err != nil {
-		return err
-	}
-	batches, err := nn.ReadBatches(f)
-	f.Close()
+	batches, err := c.batches(ctx)
 	if err != nil {
 		return err
 	}
@@ -37,15 +40,9 @@ func (c *evalCmd) Run(ctx context.Context, e *env) error {
 	}
 	defer m.Close()
 	e.log.Info("model loaded", "architecture", m.Architecture(), "params", m.ParamCount(), "batches", len(batches))
-	tty := isTerminal(e.stderr)
-	rep, err := m.Evaluate(ctx, batches, c.Check, func(done, total int) {
-		if tty { // a one-line progress bar
-			fmt.Fprintf(e.stderr, "\reval  batch %d / %d", done, total)
-		}
-	})
-	if tty {
-		fmt.Fprintln(e.stderr)
-	}
+	bar := progress.New(e.stderr, progress.Options{Label: "eval", Total: int64(len(batches)), Unit: "batches"})
+	rep, err := m.Evaluate(ctx, batches, c.Check, func(done, total int) { bar.Set(int64(done)) })
+	bar.Finish()
 	if err != nil {
 		return err
 	}
@@ -55,6 +52,50 @@ func (c *evalCmd) Run(ctx context.Context, e *env) error {
 	}
 	_, err = fmt.Fprintln(e.stdout, string(out))
 	return err
+}
+
+// batches reads --tokens, or tokenizes and packs --text.
+func (c *evalCmd) batches(ctx context.Context) ([][][]int32, error) {
+	if c.Tokens != "" {
+		f, err := os.Open(c.Tokens)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return nn.ReadBatches(f)
+	}
+	if c.SeqLen < 2 {
+		return nil, fmt.Errorf("%w: --seq-len %d: need at least 2", errUsage, c.SeqLen)
+	}
+	tok, err := tokenizer.Load(modelTokenizer(c.Tokenizer, c.Model))
+	if err != nil {
+		return nil, err
+	}
+	docs, err := dataset.ReadDocuments(ctx, c.Text)
+	if err != nil {
+		return nil, err
+	}
+	packed, err := dataset.DocumentBatches(docs, tok, c.SeqLen)
+	if err != nil {
+		return nil, fmt.Errorf("eval %s: %w", c.Text, err)
+	}
+	out := make([][][]int32, len(packed))
+	for i, b := range packed {
+		out[i] = b
+	}
+	return out, nil
+}
+
+// modelTokenizer is name if set, else dir if it carries a tokenizer.json (as the trainer's
+// checkpoints and model init write them), else gpt2.
+func modelTokenizer(name, dir string) string {
+	if name != "" {
+		return name
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err == nil {
+		return dir
+	}
+	return "gpt2"
 }
 
 // jsonLosses replaces +Inf (not representable in JSON) by the string "inf".

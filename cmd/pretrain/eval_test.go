@@ -2,10 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+
+	"github.com/pretrain/pretrain/tokenizer"
 )
 
 // TestEvalCommand scores nn's torch fixture through the CLI and compares with the losses
@@ -66,5 +70,68 @@ func TestBenchGemmCommand(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil || got.Median <= 0 {
 		t.Errorf("bench gemm printed %q (%v)", out, err)
+	}
+}
+
+// TestEvalText scores a JSON-lines file with --text and checks it equals --tokens on the
+// windows built by hand from the gpt2 tokenizer: each row's ids and EOS, cut into L-token
+// rows, the partial tail dropped.
+func TestEvalText(t *testing.T) {
+	model := filepath.Join(t.TempDir(), "m")
+	if _, _, err := runCLI(t, "model", "init", "--arch", "gpt2", "--preset", "gpt2-tiny", "--out", model); err != nil {
+		t.Fatal(err)
+	}
+	rows := []string{"Call me Ishmael. Some years ago, never mind how long precisely.", "Mr. Speaker, Mr. Vice President, members of Congress, distinguished guests."}
+	var jsonl []byte
+	tok, err := tokenizer.Load("gpt2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stream []int32
+	for i, r := range rows {
+		field := []string{"text", "content"}[i]
+		line, _ := json.Marshal(map[string]string{field: r})
+		jsonl = append(append(jsonl, line...), '\n')
+		stream = append(append(stream, tok.Encode(r, true)...), tok.EOS())
+	}
+	const L = 8
+	var batches [][][]int32
+	for i := 0; i+L <= len(stream); i += L {
+		batches = append(batches, [][]int32{stream[i : i+L]})
+	}
+	dir := t.TempDir()
+	text := filepath.Join(dir, "docs.jsonl")
+	tokens := filepath.Join(dir, "tokens.json")
+	b, _ := json.Marshal(batches)
+	if err := os.WriteFile(text, jsonl, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tokens, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fromText, _, err := runCLI(t, "eval", "--model", model, "--text", text, "--seq-len", fmt.Sprint(L), "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromTokens, _, err := runCLI(t, "eval", "--model", model, "--tokens", tokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type report struct {
+		Losses  []float64 `json:"losses"`
+		Batches int       `json:"batches"`
+	}
+	var a, c report
+	if err := json.Unmarshal([]byte(fromText), &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(fromTokens), &c); err != nil {
+		t.Fatal(err)
+	}
+	if a.Batches != len(batches) || !slices.Equal(a.Losses, c.Losses) {
+		t.Errorf("--text: %d batches, losses %v; by hand: %d batches, losses %v", a.Batches, a.Losses, len(batches), c.Losses)
+	}
+	if _, _, err := runCLI(t, "eval", "--model", model, "--text", text, "--tokens", tokens); err == nil {
+		t.Error("--text with --tokens accepted")
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/pretrain/pretrain/hub"
@@ -28,20 +27,8 @@ func (h hubEndpoint) client(e *env) (*hub.Client, error) {
 	cfg := hub.ConfigFromEnv(os.Getenv)
 	cfg.Endpoint = cmp.Or(h.Endpoint, cfg.Endpoint)
 	cfg.Logger = e.log
-	if isTerminal(e.stderr) {
-		cfg.Progress = e.stderr
-	}
+	cfg.Progress = e.stderr
 	return hub.New(cfg)
-}
-
-// isTerminal reports whether w is a character device (a terminal), where progress bars go.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 type hubUploadCmd struct {

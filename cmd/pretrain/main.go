@@ -39,9 +39,15 @@ type cli struct {
 	Wallet     walletCmd     `cmd:"" help:"Create and show bittensor wallets (coldkey, hotkeys)."`
 	Chain      chainCmd      `cmd:"" help:"The local chain (init, register, stake, advance) and chain reads (metagraph, commitment; the real chain with --subtensor.network)."`
 	Tokenize   tokenizeCmd   `cmd:"" help:"Encode stdin to token ids as JSON, or decode ids (--decode), as Hugging Face tokenizers do."`
-	Miner      minerCmd      `cmd:"" help:"Miner tools: train a model on CPU."`
 	Validator  validatorCmd  `cmd:"" help:"Run the SN9 validator: discover, download and score miners' models, set weights."`
 	EvalWorker evalWorkerCmd `cmd:"" name:"eval-worker" hidden:"" help:"Score one model for a validator (JSON request on stdin, result on stdout)."`
+	Miner      minerCmd      `cmd:"" help:"Miner tools: train a model on CPU, push it, score it against the models on chain."`
+	Model      modelCmd      `cmd:"" help:"Make model directories: model init writes a preset shape with its tokenizer."`
+	Generate   generateCmd   `cmd:"" help:"Continue a prompt with a model (its generation_config honoured) and print the text."`
+	BestUID    bestUIDCmd    `cmd:"" name:"best-uid" help:"Print the best miner of a competition (top five by incentive with its metadata)."`
+	Repo       repoCmd       `cmd:"" help:"Print a miner's model URL on the hub at its committed revision."`
+	Download   downloadCmd   `cmd:"" help:"Download a miner's committed model, verify its hash against the chain, and check it loads."`
+	Metadata   metadataCmd   `cmd:"" help:"Print a miner's decoded chain metadata, by hotkey or uid."`
 }
 
 type logFlags struct {

@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
+	"github.com/pretrain/pretrain/internal/progress"
 	"github.com/pretrain/pretrain/train"
 )
 
 // minerCmd groups the miner's commands.
 type minerCmd struct {
 	Train minerTrainCmd `cmd:"" help:"Train a GPT-2 or Llama-family model on CPU; resumes from --out's checkpoint."`
+	Push  minerPushCmd  `cmd:"" help:"Check a model against the competition, upload it, commit its metadata on chain, then make it public."`
+	Score minerScoreCmd `cmd:"" help:"Score a local model as validators will and say whether it would beat the best model (or given uids) after epsilon."`
 }
 
 // minerTrainCmd is `pretrain miner train`; its flags map one to one onto train.Config.
@@ -44,6 +48,7 @@ type minerTrainCmd struct {
 }
 
 func (c *minerTrainCmd) Run(ctx context.Context, e *env) error {
+	bar := progress.New(e.stderr, progress.Options{Label: "train", Total: c.Steps, Unit: "steps"})
 	res, err := train.Run(ctx, train.Config{
 		Arch: c.Arch, Preset: c.Preset, Init: c.Init, Data: c.Data, Dataset: c.Dataset, Pages: c.Pages, HFToken: c.HFToken,
 		Out: c.Out, Tokenizer: c.Tokenizer,
@@ -51,8 +56,9 @@ func (c *minerTrainCmd) Run(ctx context.Context, e *env) error {
 		LR: c.LR, MinLR: c.MinLR, Warmup: c.Warmup, WeightDecay: c.WeightDecay, Clip: c.Clip,
 		Batch: c.Batch, Accum: c.Accum, SeqLen: c.SeqLen, Seed: c.Seed,
 		EvalEvery: c.EvalEvery, CheckpointEvery: c.CheckpointEvery, EvalWindows: c.EvalWindows, DType: c.DType,
-		Log: e.log, Progress: e.stderr,
+		Log: e.log, Progress: func(r train.StepReport) { showStep(bar, r) },
 	})
+	bar.Finish()
 	if err != nil {
 		return err
 	}
@@ -67,4 +73,18 @@ func (c *minerTrainCmd) Run(ctx context.Context, e *env) error {
 	}
 	_, err = fmt.Fprintf(e.stdout, "step %d: train loss %.4f, held-out loss %.4f, best %.4f\n", res.Step, res.Loss, res.EvalLoss, res.BestLoss)
 	return err
+}
+
+// showStep moves the training bar to a step and shows its numbers.
+func showStep(bar *progress.Bar, r train.StepReport) {
+	held := "-" // no evaluation yet in this process
+	if !math.IsNaN(r.HeldOut) {
+		held = fmt.Sprintf("%.4f", r.HeldOut)
+	}
+	desc := fmt.Sprintf("loss %.4f held-out %s lr %.2e norm %.3f %.0f tok/s", r.Loss, held, r.LR, r.Norm, r.TokensPerSecond)
+	if r.Steps == 0 && r.Remaining >= 0 { // a time budget: the bar cannot know the ETA
+		desc += " eta " + r.Remaining.Round(time.Second).String()
+	}
+	bar.Describe(desc)
+	bar.Set(r.Step)
 }
