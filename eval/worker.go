@@ -153,8 +153,9 @@ func (w *Worker) Validate() error {
 	return nil
 }
 
-// stderrTail is how much of a worker's stderr is kept for the failure reason.
-const stderrTail = 2048
+// stderrKeep is how much of a worker's stderr is kept for the failure reason: a Go crash
+// dump starts with its reason and goes on with every goroutine's stack.
+const stderrKeep = 64 << 10
 
 // Evaluate scores the model in dir on the sample in sampleFile. A worker failure is a +Inf
 // result with its reason; the error is only for ctx's cancellation.
@@ -174,7 +175,7 @@ func (w *Worker) Evaluate(ctx context.Context, dir, sampleFile string) (Result, 
 		return Result{}, err
 	}
 	var stdout bytes.Buffer
-	tail := &tailBuffer{max: stderrTail}
+	tail := &stderrLog{max: stderrKeep}
 	cmd.Stdout, cmd.Stderr = &limitedWriter{w: &stdout, n: 1 << 20}, tail
 	if err := cmd.Start(); err != nil {
 		return Failed(fmt.Sprintf("start eval worker: %v", err)), nil
@@ -215,26 +216,25 @@ func (w *Worker) Evaluate(ctx context.Context, dir, sampleFile string) (Result, 
 	return resp.result(), nil
 }
 
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
+// stderrLog keeps the first max bytes written to it.
+type stderrLog struct {
 	mu  sync.Mutex
 	max int
 	b   []byte
 }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
+func (t *stderrLog) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > t.max {
-		t.b = t.b[len(t.b)-t.max:]
+	if room := t.max - len(t.b); room > 0 {
+		t.b = append(t.b, p[:min(len(p), room)]...)
 	}
 	return len(p), nil
 }
 
-// lastLine returns the most informative line of the tail: the Go runtime's "fatal error",
-// "panic" or signal line when there is one, else the last line.
-func (t *tailBuffer) lastLine() string {
+// lastLine returns the most informative line: the Go runtime's "fatal error", "panic" or
+// signal line when there is one, else the last line.
+func (t *stderrLog) lastLine() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	lines := strings.Split(strings.TrimSpace(string(t.b)), "\n")

@@ -95,11 +95,11 @@ func newWorkerCommand(exe string) *eval.Worker {
 		Timeout: time.Minute, MemoryLimit: 2 << 30}
 }
 
-// testCompetition is the local competition made small enough for a test: one page of the
-// demo corpus, 128-token sequences, no eval delay beyond 2 blocks, and a size limit of 20 MB.
+// testSchedule is the local competition made small enough for a test: one page of the
+// demo corpus, 64-token sequences, no eval delay beyond 2 blocks, and a size limit of 20 MB.
 func testSchedule() competition.Schedule {
 	c := competition.LocalConstraints
-	c.SequenceLength = 128
+	c.SequenceLength = 64
 	c.EvalBlockDelay = 2
 	c.MaxBytes = 20 << 20
 	return competition.Schedule{{Block: 0, Competitions: []competition.Competition{{
@@ -380,7 +380,7 @@ func TestValidatorEndToEnd(t *testing.T) {
 	cfg := validatorConfig(dir)
 	cfg.Logger = testLogger(t)
 	v, err := New(cfg, Deps{Chain: s.chain, Signer: vali, Hub: s.public, Data: s.data,
-		Evaluator: newTestWorker(t, 30*time.Second)})
+		Evaluator: newTestWorker(t, 90*time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}

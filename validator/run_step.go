@@ -138,6 +138,11 @@ func (v *Validator) Step(ctx context.Context) (*StepRecord, error) {
 		return nil, err
 	}
 	v.metrics.observeStep(rec)
+	if v.wandb != nil {
+		if err := v.wandb.Log(ctx, rec); err != nil {
+			v.log.Warn("wandb", "err", err)
+		}
+	}
 	v.log.Info("step done", "step", step, "competition", comp.ID, "top_uid", rec.TopUID, "seconds", rec.Timings.Total)
 	v.logTable(rec)
 	return rec, nil

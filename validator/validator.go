@@ -143,6 +143,7 @@ type Validator struct {
 	log       *slog.Logger
 	metrics   *Metrics
 	steplog   *StepLog
+	wandb     *WandB
 
 	mu        sync.Mutex // guards the fields below
 	state     *State
@@ -169,6 +170,7 @@ type Deps struct {
 	Evaluator Evaluator
 	Clock     Clock // real time if nil
 	Metrics   *Metrics
+	WandB     *WandB // nil: no W&B logging (always nil when Offline)
 }
 
 // New opens the validator's store and state.
@@ -202,10 +204,13 @@ func New(cfg Config, d Deps) (*Validator, error) {
 		return nil, err
 	}
 	v := &Validator{cfg: cfg, chain: d.Chain, signer: d.Signer, hub: d.Hub, data: d.Data, evaluator: d.Evaluator,
-		clock: d.Clock, store: store, log: log, metrics: d.Metrics, steplog: sl, state: st,
+		clock: d.Clock, store: store, log: log, metrics: d.Metrics, steplog: sl, state: st, wandb: d.WandB,
 		rejected: map[string]Rejection{}, lastCheck: map[chain.UID]time.Time{}}
 	if v.clock == nil {
 		v.clock = realClock{}
+	}
+	if cfg.Offline {
+		v.wandb = nil
 	}
 	if v.metrics == nil {
 		v.metrics = NewMetrics(nil)
@@ -441,3 +446,6 @@ func (v *Validator) ServeHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(h)
 }
+
+// Config returns the validator's configuration.
+func (v *Validator) Config() Config { return v.cfg }

@@ -25,7 +25,8 @@ func main() {
 
 // cli is the command tree. Each command's one-line help is its `help` tag.
 type cli struct {
-	Log logFlags `embed:"" prefix:"log."`
+	Log     logFlags         `embed:"" prefix:"log."`
+	Version kong.VersionFlag `help:"Print the version and exit."`
 
 	Rank      rankCmd      `cmd:"" help:"Rank a step's scores by hand: competitive uids, wins, win rates and weights."`
 	Hash      hashCmd      `cmd:"" help:"Print a model directory's hash (and secure hash with --hotkey) as JSON."`
@@ -39,6 +40,7 @@ type cli struct {
 	Wallet     walletCmd     `cmd:"" help:"Create and show bittensor wallets (coldkey, hotkeys)."`
 	Chain      chainCmd      `cmd:"" help:"The local chain (init, register, stake, advance) and chain reads (metagraph, commitment; the real chain with --subtensor.network)."`
 	Tokenize   tokenizeCmd   `cmd:"" help:"Encode stdin to token ids as JSON, or decode ids (--decode), as Hugging Face tokenizers do."`
+	Localnet   localnetCmd   `cmd:"" help:"Run the whole subnet on this machine: chain, hub, datasets, miners, validators."`
 	Validator  validatorCmd  `cmd:"" help:"Run the SN9 validator: discover, download and score miners' models, set weights."`
 	EvalWorker evalWorkerCmd `cmd:"" name:"eval-worker" hidden:"" help:"Score one model for a validator (JSON request on stdin, result on stdout)."`
 	Miner      minerCmd      `cmd:"" help:"Miner tools: train a model on CPU, push it, score it against the models on chain."`
@@ -78,6 +80,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		kong.Exit(func(code int) { panic(exitRequest{code}) }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
 		kong.Configuration(kong.JSON),
+		kong.Vars{"version": versionString()},
 	)
 	if err != nil {
 		return err

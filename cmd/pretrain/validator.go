@@ -66,11 +66,15 @@ type validatorRunCmd struct {
 	Resync         time.Duration `name:"metagraph.resync" default:"20m" help:"Metagraph resync interval."`
 	ChainCadence   time.Duration `name:"chain_update_cadence" default:"20m" help:"Minimum time between two metadata checks of one uid."`
 	ScanCadence    time.Duration `name:"scan_top_model_cadence" default:"30m" help:"Time between scans of the top miners."`
+	WandBProject   string        `name:"wandb.project" help:"Log steps to this W&B project (needs WANDB_API_KEY; off by default)."`
+	WandBEntity    string        `name:"wandb.entity" default:"macrocosmos" help:"W&B entity."`
+	WandBKey       string        `name:"wandb.api_key" env:"WANDB_API_KEY" help:"W&B API key (sent only to the W&B endpoint)."`
+	WandBHost      string        `name:"wandb.endpoint" default:"https://api.wandb.ai" help:"W&B API endpoint."`
 }
 
 // build connects the validator's parts; signer says whether a wallet is needed.
 func (c *validatorFlags) build(ctx context.Context, e *env, reg prometheus.Registerer, signer bool,
-	tune func(*validator.Config)) (*validator.Validator, func() error, error) {
+	wandb *validator.WandB, tune func(*validator.Config)) (*validator.Validator, func() error, error) {
 	sched, ok := competition.Schedules[c.Schedule]
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: --schedule %q", errUsage, c.Schedule)
@@ -92,7 +96,7 @@ func (c *validatorFlags) build(ctx context.Context, e *env, reg prometheus.Regis
 		ch.Close()
 		return nil, nil, err
 	}
-	deps := validator.Deps{Chain: ch}
+	deps := validator.Deps{Chain: ch, WandB: wandb}
 	if signer && !c.Offline && !c.DontSetWeights {
 		hot, _, err := walletKeys(c.walletFlags)
 		if err != nil {
@@ -128,7 +132,15 @@ func (c *validatorFlags) build(ctx context.Context, e *env, reg prometheus.Regis
 func (c *validatorRunCmd) Run(ctx context.Context, e *env) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	v, closeChain, err := c.build(ctx, e, reg, true, func(cfg *validator.Config) {
+	var wandb *validator.WandB
+	if c.WandBProject != "" && !c.Offline {
+		wandb = &validator.WandB{Endpoint: c.WandBHost, APIKey: c.WandBKey, Entity: c.WandBEntity, Project: c.WandBProject,
+			Version: versionString(), Logger: e.log}
+		if err := wandb.Validate(); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
+	v, closeChain, err := c.build(ctx, e, reg, true, wandb, func(cfg *validator.Config) {
 		cfg.WeightsInterval, cfg.MetagraphResync = c.WeightsEvery, c.Resync
 		cfg.ChainUpdateCadence, cfg.ScanTopModelCadence = c.ChainCadence, c.ScanCadence
 	})
@@ -183,7 +195,7 @@ func (c *validatorReplayCmd) Run(ctx context.Context, e *env) error {
 		return fmt.Errorf("%w: step %d is not in %s", errUsage, c.Step, c.Log)
 	}
 	c.Offline = true // replay never signs
-	v, closeChain, err := c.build(ctx, e, nil, false, nil)
+	v, closeChain, err := c.build(ctx, e, nil, false, nil, nil)
 	if err != nil {
 		return err
 	}
