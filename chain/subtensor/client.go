@@ -8,8 +8,8 @@ import (
 	"sync"
 
 	gethrpc "github.com/centrifuge/go-substrate-rpc-client/v4/gethrpc"
-	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/pretrain/pretrain/chain"
+	"github.com/pretrain/pretrain/chain/timelock"
 )
 
 // Client is the real Subtensor chain over Substrate JSON-RPC (websocket). It is safe for
@@ -20,7 +20,7 @@ type Client struct {
 	cfg Config
 	log *slog.Logger
 
-	beacon *bls.G2Affine // timelock public key of weight commits; nil: drand quicknet's (tests swap it)
+	beacon *timelock.PublicKey // timelock public key of weight commits; nil: drand quicknet's (tests swap it)
 
 	mu      sync.Mutex
 	rt      *runtime // latest runtime seen
