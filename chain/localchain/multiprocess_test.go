@@ -105,7 +105,7 @@ func TestMultiProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.CreateSubnet(ctx, 9, SubnetConfig{Tempo: 3, MaxUIDs: 4096, NoWeightsRateLimit: true, NoCommitRateLimit: true}); err != nil {
+	if err := c.CreateSubnet(ctx, 9, SubnetConfig{Tempo: 3, MaxUIDs: 4096, NoWeightsRateLimit: true, NoCommitRateLimit: true, NoCommitReveal: true}); err != nil {
 		t.Fatal(err)
 	}
 	cold := key(t, "//Cold")
