@@ -79,7 +79,10 @@ type Chain struct {
 	beaconPub timelock.PublicKey
 }
 
-var _ chain.Chain = (*Chain)(nil)
+var (
+	_ chain.Chain              = (*Chain)(nil)
+	_ chain.WeightCommitReader = (*Chain)(nil)
+)
 
 // Errors of the admin operations.
 var (

@@ -1,10 +1,13 @@
 package subtensor
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/pretrain/pretrain/chain"
@@ -81,4 +84,71 @@ func (c *Client) timelockedWeightsCall(m *Metadata, p commitRevealParams, block 
 	}
 	call, err := m.commitTimelockedWeightsCall(netuid, ct, round, p.Version)
 	return call, round, err
+}
+
+// WeightCommits returns hotkey's timelocked weight commits on netuid that are in
+// SubtensorModule.TimelockedWeightCommits at the best block, oldest first: all pending. The
+// chain drops a commit from storage when it reveals or discards it and records which only
+// in that block's events, so those are not returned (the weight row's LastUpdate at the
+// reveal block shows an applied one).
+func (c *Client) WeightCommits(ctx context.Context, netuid uint16, hotkey string) ([]chain.WeightCommit, error) {
+	w, err := c.weightCommits(ctx, netuid, hotkey)
+	if err != nil {
+		return nil, fmt.Errorf("weight commits %d %s: %w", netuid, hotkey, err)
+	}
+	return w, nil
+}
+
+func (c *Client) weightCommits(ctx context.Context, netuid uint16, hotkey string) ([]chain.WeightCommit, error) {
+	pub, err := decodeSS58(hotkey)
+	if err != nil {
+		return nil, err
+	}
+	hash, err := c.bestHash(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := c.runtimeAt(ctx, &hash)
+	if err != nil {
+		return nil, err
+	}
+	m := rt.meta
+	prefix, e, err := m.storageKey("SubtensorModule", "TimelockedWeightCommits", appendU16(nil, netuid))
+	if err != nil {
+		return nil, err
+	}
+	var out []chain.WeightCommit
+	err = c.storagePrefix(ctx, hash, prefix, func(_, raw []byte) error {
+		v, err := m.DecodeValue(e.Value, raw)
+		if err != nil {
+			return err
+		}
+		commits, err := asList(v)
+		if err != nil {
+			return err
+		}
+		for i, cv := range commits {
+			// (who, commit_block, commit, reveal_round)
+			t, err := asList(cv)
+			if err != nil || len(t) != 4 {
+				return fmt.Errorf("commit %d: want (account, block, commit, round)", i)
+			}
+			who, err := asAccount(t[0])
+			if err != nil {
+				return fmt.Errorf("commit %d: %w", i, err)
+			}
+			if who != pub {
+				continue
+			}
+			block, err1 := asUint(t[1])
+			round, err2 := asUint(t[3])
+			if err := errors.Join(err1, err2); err != nil || block > math.MaxInt64 {
+				return fmt.Errorf("commit %d: block or round: %v", i, err)
+			}
+			out = append(out, chain.WeightCommit{Block: chain.Block(block), RevealRound: round, Status: chain.CommitPending})
+		}
+		return nil
+	})
+	slices.SortStableFunc(out, func(a, b chain.WeightCommit) int { return cmp.Compare(a.Block, b.Block) })
+	return out, err
 }

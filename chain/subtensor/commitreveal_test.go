@@ -2,10 +2,12 @@ package subtensor
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -179,4 +181,43 @@ func checkCommit(t *testing.T, xt []byte, beacon timelock.SecretKey, payload []b
 		return fmt.Errorf("committed payload %x, want %x", got, payload)
 	}
 	return nil
+}
+
+// TestClientWeightCommits reads TimelockedWeightCommits values encoded by hand (SCALE:
+// compact count, then (AccountId32, u64 commit block, Vec<u8> commit, u64 reveal round)
+// tuples) under two epochs of netuid 1: Alice's commits, oldest first, and none of Bob's.
+func TestClientWeightCommits(t *testing.T) {
+	n := metagraphNode(t)
+	alice, bob := newSubkeySigner(t, "//Alice"), newSubkeySigner(t, "//Bob")
+	entry := func(who [32]byte, block uint64, commit []byte, round uint64) string {
+		b := append([]byte(nil), who[:]...)
+		b = appendU64(b, block)
+		b = append(b, byte(len(commit)<<2))
+		b = append(b, commit...)
+		return hex.EncodeToString(appendU64(b, round))
+	}
+	epoch := func(e uint64) []byte { return appendU64(nil, e) }
+	putStorage(t, n, "TimelockedWeightCommits", "0x08"+entry(bob.PublicKey(), 6852600, []byte{1, 2}, 900)+
+		entry(alice.PublicKey(), 6852610, []byte{3}, 901), appendU16(nil, 1), epoch(19000))
+	putStorage(t, n, "TimelockedWeightCommits", "0x04"+entry(alice.PublicKey(), 6852500, nil, 800), appendU16(nil, 1), epoch(18999))
+	putStorage(t, n, "TimelockedWeightCommits", "0x04"+entry(alice.PublicKey(), 6852000, nil, 700), appendU16(nil, 2), epoch(18999))
+	c := openFake(t, n)
+	got, err := c.WeightCommits(t.Context(), 1, alice.SS58())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []chain.WeightCommit{
+		{Block: 6852500, RevealRound: 800, Status: chain.CommitPending},
+		{Block: 6852610, RevealRound: 901, Status: chain.CommitPending},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("WeightCommits(1, Alice) = %+v, want %+v", got, want)
+	}
+	if got, err := c.WeightCommits(t.Context(), 3, alice.SS58()); err != nil || len(got) != 0 {
+		t.Errorf("WeightCommits(3, Alice) = %+v, %v; want none", got, err)
+	}
+	putStorage(t, n, "TimelockedWeightCommits", "0x04"+entry(alice.PublicKey(), 1, nil, 1)[:20], appendU16(nil, 1), epoch(1))
+	if _, err := c.WeightCommits(t.Context(), 1, alice.SS58()); err == nil {
+		t.Error("a truncated TimelockedWeightCommits value was accepted")
+	}
 }

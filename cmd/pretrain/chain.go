@@ -21,6 +21,7 @@ type chainCmd struct {
 	Metagraph   chainMetagraphCmd   `cmd:"" help:"Print a subnet's metagraph (local chain, or the real one with --subtensor.network)."`
 	Commitment  chainCommitmentCmd  `cmd:"" help:"Print a hotkey's commitment, or commit data with --set."`
 	Hyperparams chainHyperparamsCmd `cmd:"" help:"Print a subnet's weight-setting hyperparameters (local chain, or the real one with --subtensor.network)."`
+	Commits     chainCommitsCmd     `cmd:"" help:"Print a hotkey's timelocked weight commits: pending, revealed, or dropped and why."`
 	Advance     chainAdvanceCmd     `cmd:"" help:"Produce blocks now (running the epochs due)."`
 }
 
@@ -223,6 +224,53 @@ func (c *chainHyperparamsCmd) Run(ctx context.Context, e *env) error {
 		{"reveal_period_epochs", h.RevealPeriodEpochs},
 	} {
 		fmt.Fprintf(e.stdout, "  %-30s %v\n", row.name, row.value)
+	}
+	return nil
+}
+
+type chainCommitsCmd struct {
+	backendFlags `embed:""`
+	walletFlags  `embed:""`
+	NetUID       uint16 `name:"netuid" default:"9" help:"Subnet."`
+	HotkeySS58   string `name:"hotkey" help:"Hotkey address to read (default: the wallet's hotkey)."`
+	JSON         bool   `name:"json" help:"Print JSON."`
+}
+
+func (c *chainCommitsCmd) Run(ctx context.Context, e *env) error {
+	ch, err := c.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	hotkey := c.HotkeySS58
+	if hotkey == "" {
+		hot, err := c.wallet().HotkeyPair()
+		if err != nil {
+			return err
+		}
+		hotkey = hot.SS58()
+	}
+	r, ok := ch.(chain.WeightCommitReader)
+	if !ok {
+		return fmt.Errorf("%w: this chain backend cannot read weight commits", errUsage)
+	}
+	ws, err := r.WeightCommits(ctx, c.NetUID, hotkey)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return json.NewEncoder(e.stdout).Encode(ws)
+	}
+	fmt.Fprintf(e.stdout, "%s on subnet %d: %d commits\n", hotkey, c.NetUID, len(ws))
+	for _, w := range ws {
+		fmt.Fprintf(e.stdout, "  block %d round %d: %s", w.Block, w.RevealRound, w.Status)
+		if w.Status != chain.CommitPending {
+			fmt.Fprintf(e.stdout, " at block %d", w.Resolved)
+		}
+		if w.Reason != "" {
+			fmt.Fprintf(e.stdout, ": %s", w.Reason)
+		}
+		fmt.Fprintln(e.stdout)
 	}
 	return nil
 }
