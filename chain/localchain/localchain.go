@@ -1,8 +1,9 @@
 // Package localchain is the embedded chain: one SQLite file that many processes (validators,
 // miners, the leaderboard, the admin CLI) open at once. It keeps a block clock, subnets,
-// registrations, stake, commitments and weights, and runs Yuma Consensus every tempo blocks
-// exactly as subtensor does (see yuma.go), so the metagraph a validator reads has real
-// incentive, dividends and emission.
+// registrations, stake, commitments and weights, reveals timelocked weight commits with its
+// own beacon where a subnet has commit-reveal (see commitreveal.go), and runs Yuma Consensus
+// every tempo blocks exactly as subtensor does (see yuma.go), so the metagraph a validator
+// reads has real incentive, dividends and emission.
 //
 // Every write is one SQLite transaction taken with BEGIN IMMEDIATE in WAL mode with
 // synchronous=FULL: a process killed at any moment loses nothing it saw committed, and the
