@@ -85,15 +85,24 @@ func roundBlock(r uint64) int64 {
 	return int64(min((r-2)/roundsPerBlock+1, math.MaxInt64))
 }
 
+// LatestRound is the beacon's latest published round at the head block.
+func (c *Chain) LatestRound(ctx context.Context) (uint64, error) {
+	head, err := c.CurrentBlock(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return publishedRound(int64(head)), nil
+}
+
 // Pulse returns the beacon's signature of round, once the chain has published it; an error
 // wrapping chain.ErrNotFound before.
 func (c *Chain) Pulse(ctx context.Context, round uint64) (timelock.Signature, error) {
-	head, err := c.CurrentBlock(ctx)
+	latest, err := c.LatestRound(ctx)
 	if err != nil {
 		return timelock.Signature{}, err
 	}
-	if round > publishedRound(int64(head)) {
-		return timelock.Signature{}, fmt.Errorf("beacon round %d (latest %d): %w", round, publishedRound(int64(head)), chain.ErrNotFound)
+	if round > latest {
+		return timelock.Signature{}, fmt.Errorf("beacon round %d (latest %d): %w", round, latest, chain.ErrNotFound)
 	}
 	return c.beaconKey.Sign(round)
 }

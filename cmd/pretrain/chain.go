@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +24,7 @@ type chainCmd struct {
 	Commitment  chainCommitmentCmd  `cmd:"" help:"Print a hotkey's commitment, or commit data with --set."`
 	Hyperparams chainHyperparamsCmd `cmd:"" help:"Print a subnet's weight-setting hyperparameters (local chain, or the real one with --subtensor.network)."`
 	Commits     chainCommitsCmd     `cmd:"" help:"Print a hotkey's timelocked weight commits: pending, revealed, or dropped and why."`
+	Beacon      chainBeaconCmd      `cmd:"" help:"Print the local chain's commit-reveal beacon: public key, schedule, a round's signature."`
 	Advance     chainAdvanceCmd     `cmd:"" help:"Produce blocks now (running the epochs due)."`
 }
 
@@ -272,6 +275,50 @@ func (c *chainCommitsCmd) Run(ctx context.Context, e *env) error {
 		}
 		fmt.Fprintln(e.stdout)
 	}
+	return nil
+}
+
+type chainBeaconCmd struct {
+	chainFlags `embed:""`
+	Round      uint64 `help:"Round whose signature to print (default: the latest published)."`
+	JSON       bool   `name:"json" help:"Print JSON."`
+}
+
+func (c *chainBeaconCmd) Run(ctx context.Context, e *env) error {
+	lc, err := c.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer lc.Close()
+	b := lc.Beacon()
+	head, err := lc.CurrentBlock(ctx)
+	if err != nil {
+		return err
+	}
+	latest, err := lc.LatestRound(ctx)
+	if err != nil {
+		return err
+	}
+	round := cmp.Or(c.Round, latest)
+	sig, err := lc.Pulse(ctx, round)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		PublicKey string    `json:"public_key"`
+		Genesis   time.Time `json:"genesis"`
+		PeriodMS  int64     `json:"period_ms"`
+		Head      int64     `json:"head"`
+		Latest    uint64    `json:"latest_round"`
+		Round     uint64    `json:"round"`
+		Signature string    `json:"signature"`
+	}{hex.EncodeToString(b.PublicKey.Bytes()), b.Schedule.Genesis, b.Schedule.Period.Milliseconds(), int64(head),
+		latest, round, hex.EncodeToString(sig.Bytes())}
+	if c.JSON {
+		return json.NewEncoder(e.stdout).Encode(out)
+	}
+	fmt.Fprintf(e.stdout, "public key %s\nround 1 at %s, one per %v; block %d: round %d\nround %d signature %s\n",
+		out.PublicKey, out.Genesis.UTC().Format(time.RFC3339Nano), b.Schedule.Period, head, latest, round, out.Signature)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/pretrain/pretrain/chain"
 	"github.com/pretrain/pretrain/chain/localchain"
+	"github.com/pretrain/pretrain/chain/timelock"
 	"github.com/pretrain/pretrain/wallet"
 )
 
@@ -153,4 +155,44 @@ func mustURI(t *testing.T, uri string) *wallet.Keypair {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// TestChainBeacon: the beacon command's signature verifies under its public key for its
+// round (timelock.Verify, checked against drand quicknet's real pulse in chain/timelock).
+func TestChainBeacon(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "chain.db")
+	if _, _, err := runCLI(t, "chain", "init", "--chain.path", db, "--manual"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI(t, "chain", "advance", "--chain.path", db, "--blocks", "3"); err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		PublicKey string `json:"public_key"`
+		Latest    uint64 `json:"latest_round"`
+		Round     uint64 `json:"round"`
+		Signature string `json:"signature"`
+	}
+	for _, args := range [][]string{nil, {"--round", "5"}} {
+		raw, _, err := runCLI(t, append([]string{"chain", "beacon", "--chain.path", db, "--json"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(raw), &out); err != nil {
+			t.Fatal(err)
+		}
+		pk, _ := hex.DecodeString(out.PublicKey)
+		sb, _ := hex.DecodeString(out.Signature)
+		pub, err1 := timelock.ParsePublicKey(pk)
+		sig, err2 := timelock.ParseSignature(sb)
+		if err1 != nil || err2 != nil || !timelock.Verify(pub, out.Round, sig) {
+			t.Errorf("beacon %v: %+v does not verify (%v, %v)", args, out, err1, err2)
+		}
+	}
+	if out.Latest != 13 || out.Round != 5 {
+		t.Errorf("at block 3: latest round %d, round %d; want 13 (4 per block, round 1 at block 0) and 5", out.Latest, out.Round)
+	}
+	if _, _, err := runCLI(t, "chain", "beacon", "--chain.path", db, "--round", "14"); err == nil {
+		t.Error("an unpublished round's signature was printed")
+	}
 }
