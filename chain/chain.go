@@ -33,6 +33,9 @@ type Reader interface {
 }
 
 // Hyperparameters are the subnet settings a validator must respect when setting weights.
+// With commit-reveal on, SetWeights commits and the chain applies the weights in the reveal
+// epoch, RevealPeriodEpochs after the commit's (so within (RevealPeriodEpochs+1)·(Tempo+1)
+// blocks); the rate limit then counts from the hotkey's last commit or reveal.
 type Hyperparameters struct {
 	Tempo               uint16 // blocks per epoch
 	WeightsRateLimit    uint64 // blocks between two weight settings of one hotkey
