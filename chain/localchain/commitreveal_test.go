@@ -189,7 +189,8 @@ func TestCommitRevealRejections(t *testing.T) {
 
 	// At the reveal (block 17, as in TestCommitRevealTwoValidators): a version key below the
 	// subnet's, a ciphertext to another beacon, bytes that are no ciphertext, a payload
-	// naming another hotkey; and a commit to a round never published in its reveal epoch.
+	// naming another hotkey, weights from a hotkey without a validator permit; and a commit
+	// to a round never published in its reveal epoch.
 	other := timelock.Beacon{PublicKey: timelock.NewSecretKey([]byte("another beacon")).PublicKey(), Schedule: c.Beacon().Schedule}
 	foreign, _, err := timelock.SealWeights(other, at(11), payload(miners[0], 5), crand.Reader)
 	if err != nil {
@@ -200,6 +201,13 @@ func TestCommitRevealRejections(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := c.SetWeights(ctx, vals[0], 9, uids, w, 4); err != nil {
+		t.Fatal(err)
+	}
+	noPermit := key(t, "//M4") // registered now: no validator permit at the reveal
+	if _, err := c.Register(ctx, 9, noPermit.SS58(), key(t, "//Cold").SS58()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetWeights(ctx, noPermit, 9, uids, w, 5); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -225,6 +233,7 @@ func TestCommitRevealRejections(t *testing.T) {
 		{vals[1], "ciphertext does not open"},
 		{miners[0], "ciphertext does not open"},
 		{miners[1], "payload's hotkey is not the committer's"},
+		{noPermit, "has no validator permit"},
 	} {
 		got := commitsOf(t, c, tc.k.SS58())
 		if len(got) != 1 || got[0].Status != chain.CommitFailed || got[0].Resolved != 17 || !strings.Contains(got[0].Reason, tc.reason) {
@@ -243,7 +252,7 @@ func TestCommitRevealRejections(t *testing.T) {
 		got[0].Resolved != 23 || !strings.Contains(got[0].Reason, "expired") {
 		t.Errorf("commit to a far round at block 23 = %+v, want expired", got)
 	}
-	for i := range 5 {
+	for i := range 6 {
 		if m := metagraph(t, c); len(m.Weights[i]) != 0 {
 			t.Errorf("uid %d has weights %v from a rejected commit", i, m.Weights[i])
 		}
