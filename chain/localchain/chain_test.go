@@ -71,7 +71,7 @@ func TestSubnetLifecycle(t *testing.T) {
 	ctx := t.Context()
 	c, path := openManual(t)
 	const netuid = 9
-	if err := c.CreateSubnet(ctx, netuid, SubnetConfig{Tempo: 10, MaxValidators: 2, NoWeightsRateLimit: true, CommitRateLimit: 5}); err != nil {
+	if err := c.CreateSubnet(ctx, netuid, SubnetConfig{Tempo: 10, MaxValidators: 2, NoWeightsRateLimit: true, CommitRateLimit: 5, NoCommitReveal: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.CreateSubnet(ctx, netuid, SubnetConfig{}); !errors.Is(err, ErrSubnetExists) {
@@ -309,7 +309,7 @@ func TestSubnetConfigRoundTrip(t *testing.T) {
 func TestPrune(t *testing.T) {
 	ctx := t.Context()
 	c, _ := openManual(t)
-	if err := c.CreateSubnet(ctx, 1, SubnetConfig{Tempo: 2, MaxUIDs: 3, MaxValidators: 1, ImmunityPeriod: 5, NoWeightsRateLimit: true}); err != nil {
+	if err := c.CreateSubnet(ctx, 1, SubnetConfig{Tempo: 2, MaxUIDs: 3, MaxValidators: 1, ImmunityPeriod: 5, NoWeightsRateLimit: true, NoCommitReveal: true}); err != nil {
 		t.Fatal(err)
 	}
 	cold := key(t, "//Cold")
@@ -355,7 +355,7 @@ func TestPrune(t *testing.T) {
 func TestSetWeightsLimits(t *testing.T) {
 	ctx := t.Context()
 	c, _ := openManual(t)
-	if err := c.CreateSubnet(ctx, 1, SubnetConfig{Tempo: 1, MinAllowedWeights: 2, MaxWeightsLimit: 40000, WeightsRateLimit: 5, WeightsVersionKey: 7}); err != nil {
+	if err := c.CreateSubnet(ctx, 1, SubnetConfig{Tempo: 1, MinAllowedWeights: 2, MaxWeightsLimit: 40000, WeightsRateLimit: 5, WeightsVersionKey: 7, NoCommitReveal: true}); err != nil {
 		t.Fatal(err)
 	}
 	cold := key(t, "//Cold")
@@ -449,7 +449,8 @@ func TestSetHyperparameters(t *testing.T) {
 	if err := c.SetWeights(ctx, v, 2, []chain.UID{0}, []uint16{1}, 4062); err != nil {
 		t.Errorf("SetWeights with version key 4062: %v", err)
 	}
-	for _, bad := range []chain.Hyperparameters{{Tempo: 0, MaxWeightLimit: 1}, {Tempo: 65535}, {Tempo: 1, WeightsVersion: 1 << 63}} {
+	for _, bad := range []chain.Hyperparameters{{Tempo: 0, RevealPeriodEpochs: 1}, {Tempo: 65535, RevealPeriodEpochs: 1},
+		{Tempo: 1, WeightsVersion: 1 << 63, RevealPeriodEpochs: 1}, {Tempo: 1}, {Tempo: 1, RevealPeriodEpochs: 101}} {
 		if err := c.SetHyperparameters(ctx, 2, bad); !errors.Is(err, chain.ErrInvalid) {
 			t.Errorf("SetHyperparameters(%+v) error %v, want ErrInvalid", bad, err)
 		}

@@ -92,6 +92,20 @@ CREATE TABLE IF NOT EXISTS bonds (
 	bond   INTEGER NOT NULL,
 	PRIMARY KEY (netuid, uid, pos)
 ) STRICT;
+CREATE TABLE IF NOT EXISTS weight_commits (
+	id            INTEGER PRIMARY KEY,
+	netuid        INTEGER NOT NULL,
+	hotkey        TEXT NOT NULL,
+	epoch         INTEGER NOT NULL,
+	commit_block  INTEGER NOT NULL,
+	reveal_round  INTEGER NOT NULL,
+	ciphertext    BLOB NOT NULL,
+	status        TEXT NOT NULL DEFAULT 'pending',
+	outcome_block INTEGER NOT NULL DEFAULT -1,
+	reason        TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX IF NOT EXISTS weight_commits_by_status ON weight_commits (status, netuid, epoch);
+CREATE INDEX IF NOT EXISTS weight_commits_by_hotkey ON weight_commits (netuid, hotkey, id);
 CREATE TABLE IF NOT EXISTS commitments (
 	netuid INTEGER NOT NULL,
 	hotkey TEXT NOT NULL,

@@ -195,8 +195,9 @@ func (c *Chain) Subnet(ctx context.Context, netuid uint16) (SubnetConfig, error)
 	return s.SubnetConfig, err
 }
 
-// maxRevealPeriod bounds RevealPeriodEpochs so reveal blocks stay far inside int64.
-const maxRevealPeriod = 1 << 20
+// maxRevealPeriod bounds RevealPeriodEpochs, as subtensor's MAX_COMMIT_REVEAL_PEROIDS
+// (its minimum, 1, is the default here).
+const maxRevealPeriod = 100
 
 // Hyperparameters returns subnet netuid's weight-setting settings.
 func (c *Chain) Hyperparameters(ctx context.Context, netuid uint16) (chain.Hyperparameters, error) {
@@ -234,8 +235,8 @@ func (c *Chain) SetHyperparameters(ctx context.Context, netuid uint16, h chain.H
 		return fmt.Errorf("set hyperparameters: tempo %d outside [1, 65534]: %w", h.Tempo, chain.ErrInvalid)
 	case h.WeightsRateLimit > math.MaxInt64 || h.WeightsVersion > math.MaxInt64:
 		return fmt.Errorf("set hyperparameters: rate limit or version key above 2^63-1: %w", chain.ErrInvalid)
-	case h.RevealPeriodEpochs > maxRevealPeriod:
-		return fmt.Errorf("set hyperparameters: reveal period %d epochs > %d: %w", h.RevealPeriodEpochs, maxRevealPeriod, chain.ErrInvalid)
+	case h.RevealPeriodEpochs < 1 || h.RevealPeriodEpochs > maxRevealPeriod:
+		return fmt.Errorf("set hyperparameters: reveal period %d epochs outside [1, %d]: %w", h.RevealPeriodEpochs, maxRevealPeriod, chain.ErrInvalid)
 	}
 	ctx, cancel := c.timeout(ctx)
 	defer cancel()

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +23,8 @@ type chainCmd struct {
 	Metagraph   chainMetagraphCmd   `cmd:"" help:"Print a subnet's metagraph (local chain, or the real one with --subtensor.network)."`
 	Commitment  chainCommitmentCmd  `cmd:"" help:"Print a hotkey's commitment, or commit data with --set."`
 	Hyperparams chainHyperparamsCmd `cmd:"" help:"Print a subnet's weight-setting hyperparameters (local chain, or the real one with --subtensor.network)."`
+	Commits     chainCommitsCmd     `cmd:"" help:"Print a hotkey's timelocked weight commits: pending, revealed, or dropped and why."`
+	Beacon      chainBeaconCmd      `cmd:"" help:"Print the local chain's commit-reveal beacon: public key, schedule, a round's signature."`
 	Advance     chainAdvanceCmd     `cmd:"" help:"Produce blocks now (running the epochs due)."`
 }
 
@@ -224,6 +228,97 @@ func (c *chainHyperparamsCmd) Run(ctx context.Context, e *env) error {
 	} {
 		fmt.Fprintf(e.stdout, "  %-30s %v\n", row.name, row.value)
 	}
+	return nil
+}
+
+type chainCommitsCmd struct {
+	backendFlags `embed:""`
+	walletFlags  `embed:""`
+	NetUID       uint16 `name:"netuid" default:"9" help:"Subnet."`
+	HotkeySS58   string `name:"hotkey" help:"Hotkey address to read (default: the wallet's hotkey)."`
+	JSON         bool   `name:"json" help:"Print JSON."`
+}
+
+func (c *chainCommitsCmd) Run(ctx context.Context, e *env) error {
+	ch, err := c.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	hotkey := c.HotkeySS58
+	if hotkey == "" {
+		hot, err := c.wallet().HotkeyPair()
+		if err != nil {
+			return err
+		}
+		hotkey = hot.SS58()
+	}
+	r, ok := ch.(chain.WeightCommitReader)
+	if !ok {
+		return fmt.Errorf("%w: this chain backend cannot read weight commits", errUsage)
+	}
+	ws, err := r.WeightCommits(ctx, c.NetUID, hotkey)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return json.NewEncoder(e.stdout).Encode(ws)
+	}
+	fmt.Fprintf(e.stdout, "%s on subnet %d: %d commits\n", hotkey, c.NetUID, len(ws))
+	for _, w := range ws {
+		fmt.Fprintf(e.stdout, "  block %d round %d: %s", w.Block, w.RevealRound, w.Status)
+		if w.Status != chain.CommitPending {
+			fmt.Fprintf(e.stdout, " at block %d", w.Resolved)
+		}
+		if w.Reason != "" {
+			fmt.Fprintf(e.stdout, ": %s", w.Reason)
+		}
+		fmt.Fprintln(e.stdout)
+	}
+	return nil
+}
+
+type chainBeaconCmd struct {
+	chainFlags `embed:""`
+	Round      uint64 `help:"Round whose signature to print (default: the latest published)."`
+	JSON       bool   `name:"json" help:"Print JSON."`
+}
+
+func (c *chainBeaconCmd) Run(ctx context.Context, e *env) error {
+	lc, err := c.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer lc.Close()
+	b := lc.Beacon()
+	head, err := lc.CurrentBlock(ctx)
+	if err != nil {
+		return err
+	}
+	latest, err := lc.LatestRound(ctx)
+	if err != nil {
+		return err
+	}
+	round := cmp.Or(c.Round, latest)
+	sig, err := lc.Pulse(ctx, round)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		PublicKey string    `json:"public_key"`
+		Genesis   time.Time `json:"genesis"`
+		PeriodMS  int64     `json:"period_ms"`
+		Head      int64     `json:"head"`
+		Latest    uint64    `json:"latest_round"`
+		Round     uint64    `json:"round"`
+		Signature string    `json:"signature"`
+	}{hex.EncodeToString(b.PublicKey.Bytes()), b.Schedule.Genesis, b.Schedule.Period.Milliseconds(), int64(head),
+		latest, round, hex.EncodeToString(sig.Bytes())}
+	if c.JSON {
+		return json.NewEncoder(e.stdout).Encode(out)
+	}
+	fmt.Fprintf(e.stdout, "public key %s\nround 1 at %s, one per %v; block %d: round %d\nround %d signature %s\n",
+		out.PublicKey, out.Genesis.UTC().Format(time.RFC3339Nano), b.Schedule.Period, head, latest, round, out.Signature)
 	return nil
 }
 

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pretrain/pretrain/chain"
+	"github.com/pretrain/pretrain/chain/localchain"
+	"github.com/pretrain/pretrain/chain/timelock"
+	"github.com/pretrain/pretrain/wallet"
 )
 
 // TestWalletAndLocalChain drives the admin commands as an operator would: two wallets, a
@@ -83,5 +89,110 @@ func TestChainHyperparams(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, "chain", "init", "--chain.path", db, "--netuid", "3", "--commit-reveal", "maybe"); err == nil {
 		t.Error("--commit-reveal maybe accepted")
+	}
+}
+
+// TestChainCommits: on a manual chain with commit-reveal on (the default), a validator's
+// weights are a pending commit until its reveal, then revealed; chain commits shows both.
+// The commit at block 11 (tempo 10, netuid 9) is revealed at block 17 (see localchain's
+// TestCommitRevealTwoValidators).
+func TestChainCommits(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "chain.db")
+	if _, _, err := runCLI(t, "chain", "init", "--chain.path", db, "--manual", "--tempo", "10", "--weights-rate-limit", "0"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	lc, err := localchain.Open(ctx, localchain.Config{Path: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close()
+	v, m := mustURI(t, "//V"), mustURI(t, "//M")
+	for _, k := range []*wallet.Keypair{v, m} {
+		if _, err := lc.Register(ctx, 9, k.SS58(), v.SS58()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := lc.AddStake(ctx, v.SS58(), v.SS58(), 1e9); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.Advance(ctx, 11); err != nil {
+		t.Fatal(err)
+	}
+	if err := lc.SetWeights(ctx, v, 9, []chain.UID{1}, []uint16{1}, 0); err != nil {
+		t.Fatal(err)
+	}
+	commits := func() []chain.WeightCommit {
+		out, _, err := runCLI(t, "chain", "commits", "--chain.path", db, "--hotkey", v.SS58(), "--json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ws []chain.WeightCommit
+		if err := json.Unmarshal([]byte(out), &ws); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return ws
+	}
+	if ws := commits(); len(ws) != 1 || ws[0].Status != chain.CommitPending || ws[0].Block != 11 {
+		t.Errorf("chain commits after the commit = %+v, want one pending at 11", ws)
+	}
+	if _, _, err := runCLI(t, "chain", "advance", "--chain.path", db, "--blocks", "6"); err != nil {
+		t.Fatal(err)
+	}
+	if ws := commits(); len(ws) != 1 || ws[0].Status != chain.CommitRevealed || ws[0].Resolved != 17 {
+		t.Errorf("chain commits at block 17 = %+v, want revealed at 17", ws)
+	}
+	out, _, err := runCLI(t, "chain", "commits", "--chain.path", db, "--hotkey", v.SS58())
+	if err != nil || !strings.Contains(out, "block 11 round 68: revealed at block 17") {
+		t.Errorf("chain commits = %q, %v", out, err)
+	}
+}
+
+func mustURI(t *testing.T, uri string) *wallet.Keypair {
+	t.Helper()
+	k, err := wallet.FromURI(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// TestChainBeacon: the beacon command's signature verifies under its public key for its
+// round (timelock.Verify, checked against drand quicknet's real pulse in chain/timelock).
+func TestChainBeacon(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "chain.db")
+	if _, _, err := runCLI(t, "chain", "init", "--chain.path", db, "--manual"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI(t, "chain", "advance", "--chain.path", db, "--blocks", "3"); err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		PublicKey string `json:"public_key"`
+		Latest    uint64 `json:"latest_round"`
+		Round     uint64 `json:"round"`
+		Signature string `json:"signature"`
+	}
+	for _, args := range [][]string{nil, {"--round", "5"}} {
+		raw, _, err := runCLI(t, append([]string{"chain", "beacon", "--chain.path", db, "--json"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(raw), &out); err != nil {
+			t.Fatal(err)
+		}
+		pk, _ := hex.DecodeString(out.PublicKey)
+		sb, _ := hex.DecodeString(out.Signature)
+		pub, err1 := timelock.ParsePublicKey(pk)
+		sig, err2 := timelock.ParseSignature(sb)
+		if err1 != nil || err2 != nil || !timelock.Verify(pub, out.Round, sig) {
+			t.Errorf("beacon %v: %+v does not verify (%v, %v)", args, out, err1, err2)
+		}
+	}
+	if out.Latest != 13 || out.Round != 5 {
+		t.Errorf("at block 3: latest round %d, round %d; want 13 (4 per block, round 1 at block 0) and 5", out.Latest, out.Round)
+	}
+	if _, _, err := runCLI(t, "chain", "beacon", "--chain.path", db, "--round", "14"); err == nil {
+		t.Error("an unpublished round's signature was printed")
 	}
 }
