@@ -200,35 +200,40 @@ func TestConversions(t *testing.T) {
 	}
 }
 
-func benchGemm(b *testing.B, m, n, k int, dt DType, transB bool) {
+func benchGemm(b *testing.B, m, n, k int, dt string) {
 	r := rand.New(rand.NewPCG(5, 6))
 	a := make([]float32, m*k)
 	for i := range a {
 		a[i] = float32(r.NormFloat64())
 	}
 	var w Mat
-	if transB {
-		w = randMat(r, dt, n, k, k, 0)
-	} else {
-		w = randMat(r, dt, k, n, n, 0)
+	switch dt {
+	case "F32":
+		w = randMat(r, F32, n, k, k, 0)
+	case "BF16":
+		w = randMat(r, BF16, n, k, k, 0)
+	case "BF16x":
+		w = randMat(r, BF16, n, k, k, 0).WithBF16(true)
 	}
 	c := make([]float32, m*n)
 	for b.Loop() {
-		Gemm(m, n, k, a, k, w, transB, c, n, false)
+		Gemm(m, n, k, a, k, w, true, c, n, false)
 	}
 	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
+// BenchmarkGemm times each variant on two transformer shapes: F32 and BF16 weights in
+// float32 arithmetic, and bf16-packed weights in the bf16 GEMM ("BF16x").
 func BenchmarkGemm(b *testing.B) {
 	for _, s := range [][3]int{{768, 768, 768}, {1024, 3072, 768}} {
-		for _, dt := range []DType{F32, BF16} {
+		for _, dt := range []string{"F32", "BF16", "BF16x"} {
 			for _, v := range Variants() {
 				if !v.Supported {
 					continue
 				}
 				b.Run(fmt.Sprintf("%dx%dx%d/%v/%s", s[0], s[1], s[2], dt, v.Name), func(b *testing.B) {
 					defer Use(v)()
-					benchGemm(b, s[0], s[1], s[2], dt, true)
+					benchGemm(b, s[0], s[1], s[2], dt)
 				})
 			}
 		}

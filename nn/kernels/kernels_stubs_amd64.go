@@ -53,3 +53,8 @@ func dotF32AVX2(a *float32, b *float32, n int) float32
 //
 //go:noescape
 func dotBF16AVX2(a *float32, b *uint16, n int) float32
+
+// gemmKernelBF16AVX512 adds the 12x32 product of pair-interleaved bf16 panels a (kp x 12 words) and b (kp x 32 words) into c.
+//
+//go:noescape
+func gemmKernelBF16AVX512(kp int, a *uint32, b *uint32, c *float32, ldc int)

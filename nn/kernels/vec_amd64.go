@@ -5,6 +5,9 @@ package kernels
 // The vector loops follow the active GEMM variant, so Use(v) (and GODEBUG's cpu.avx512f=off)
 // switches every assembly loop at once and tests reach each one through Variants.
 
+// usesZMM reports whether v is one of the AVX-512 variants.
+func usesZMM(v *Variant) bool { return v == avx512 || v == avx512bf16 }
+
 func expSum(x []float32, m float32) float64 {
 	v := active()
 	if v == generic || len(x) < 16 {
@@ -12,7 +15,7 @@ func expSum(x []float32, m float32) float64 {
 	}
 	n := len(x) &^ 15
 	var sums [16]float32
-	if v == avx512 {
+	if usesZMM(v) {
 		expSumAVX512(&x[0], n, m, &sums)
 	} else {
 		expSumAVX2(&x[0], n, m, &sums)
@@ -46,7 +49,7 @@ func xSigmoidVec(x []float32, a, b float32) bool {
 		return false
 	}
 	n := len(x) &^ 15
-	if v == avx512 {
+	if usesZMM(v) {
 		xSigmoidAVX512(&x[0], n, a, b)
 	} else {
 		xSigmoidAVX2(&x[0], n, a, b)
@@ -63,7 +66,7 @@ func dotF32(a, b []float32) float32 {
 	}
 	a = a[:len(b)]
 	var s float32
-	if v == avx512 {
+	if usesZMM(v) {
 		s = dotF32AVX512(&a[0], &b[0], n)
 	} else {
 		s = dotF32AVX2(&a[0], &b[0], n)
@@ -79,7 +82,7 @@ func dotBF16(a []float32, b []uint16) float32 {
 	}
 	a = a[:len(b)]
 	var s float32
-	if v == avx512 {
+	if usesZMM(v) {
 		s = dotBF16AVX512(&a[0], &b[0], n)
 	} else {
 		s = dotBF16AVX2(&a[0], &b[0], n)

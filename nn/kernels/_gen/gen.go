@@ -28,6 +28,7 @@ func main() {
 	dotF32()
 	dotBF16()
 	avx2()
+	gemmKernelBF16()
 	Generate()
 }
 
