@@ -133,6 +133,15 @@ func buildGPT2[F kernels.Float](c *Config, w *weightSet[F]) (network[F], error) 
 func (g *gpt2[F]) head() kernels.Mat { return g.lmHead }
 func (g *gpt2[F]) headName() string  { return g.headAt }
 
+func (g *gpt2[F]) gemmWeights() []gemmWeight {
+	out := []gemmWeight{{&g.lmHead, true}}
+	for i := range g.blocks {
+		b := &g.blocks[i]
+		out = append(out, gemmWeight{&b.attnW, false}, gemmWeight{&b.projW, false}, gemmWeight{&b.fcW, false}, gemmWeight{&b.fc2W, false})
+	}
+	return out
+}
+
 func (g *gpt2[F]) forward(ctx context.Context, ids []int32, rows int, cache *KVCache, out []F, tr *Trace[F]) error {
 	c := g.cfg
 	n, d, inner := len(ids), c.Hidden, c.Intermed

@@ -238,6 +238,17 @@ func ropeTables[F kernels.Float](invFreq []float32, pos0, n int) (cos, sin []F) 
 func (m *llama[F]) head() kernels.Mat { return m.lmHead }
 func (m *llama[F]) headName() string  { return m.headAt }
 
+func (m *llama[F]) gemmWeights() []gemmWeight {
+	out := []gemmWeight{{&m.lmHead, true}}
+	for i := range m.layers {
+		L := &m.layers[i]
+		for _, w := range []*kernels.Mat{&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down} {
+			out = append(out, gemmWeight{w, true})
+		}
+	}
+	return out
+}
+
 func (m *llama[F]) forward(ctx context.Context, ids []int32, rows int, cache *KVCache, out []F, tr *Trace[F]) error {
 	c := m.cfg
 	n, d, hd, I := len(ids), c.Hidden, c.HeadDim, c.Intermed

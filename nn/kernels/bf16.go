@@ -43,18 +43,26 @@ func PackBF16(b Mat, transB bool) *PackedBF16 {
 	p := &PackedBF16{n: n, k: k, transB: transB, pairs: (k + 1) / 2}
 	panels := (n + nr - 1) / nr
 	p.words = make([]uint32, panels*p.pairs*nr)
-	row := make([]float32, b.Cols)
-	for r := range b.Rows {
-		b.Row(row, r)
-		for c, v := range row {
-			kk, j := r, c // op(b)[kk, j]
-			if transB {
-				kk, j = c, r
-			}
-			w := &p.words[((j/nr)*p.pairs+kk/2)*nr+j%nr]
-			*w |= uint32(roundBF16(v)) << (16 * (kk & 1))
-		}
+	// Workers take groups of stored rows that fill whole words: a panel's 32 columns
+	// (rows of a transposed B) or a pair (rows of a plain one).
+	group := 2
+	if transB {
+		group = nr
 	}
+	ParallelFor((b.Rows+group-1)/group, func(lo, hi int) {
+		row := make([]float32, b.Cols)
+		for r := lo * group; r < min(hi*group, b.Rows); r++ {
+			b.Row(row, r)
+			for c, v := range row {
+				kk, j := r, c // op(b)[kk, j]
+				if transB {
+					kk, j = c, r
+				}
+				w := &p.words[((j/nr)*p.pairs+kk/2)*nr+j%nr]
+				*w |= uint32(roundBF16(v)) << (16 * (kk & 1))
+			}
+		}
+	})
 	return p
 }
 
@@ -62,6 +70,12 @@ func PackBF16(b Mat, transB bool) *PackedBF16 {
 // runs the bf16 GEMM on it. Other readers ([Mat.Row], [RowOf]) still see the stored values.
 func (m Mat) WithBF16(transB bool) Mat {
 	m.packed = PackBF16(m, transB)
+	return m
+}
+
+// WithoutBF16 returns m without its bf16 packing: GEMMs on it run in float32 again.
+func (m Mat) WithoutBF16() Mat {
+	m.packed = nil
 	return m
 }
 
