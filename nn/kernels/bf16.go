@@ -160,31 +160,6 @@ func gemmBF16Serial(v *Variant, m, n, k int, a []float32, lda int, b *PackedBF16
 	}
 }
 
-// forTiles calls tile for each mr x nr tile of the mb x nb block of c (row stride ldc),
-// with the tile's corner in c, or a zeroed scratch tile whose valid part is then added to c
-// where the tile crosses the block's edge.
-func forTiles(mb, nb int, c []float32, ldc int, scratch *[mr * nr]float32, tile func(ir, jr int, dst *float32, ldd int)) {
-	for jr := 0; jr < nb; jr += nr {
-		nw := min(nr, nb-jr)
-		for ir := 0; ir < mb; ir += mr {
-			mh := min(mr, mb-ir)
-			co := ir*ldc + jr
-			if mh == mr && nw == nr {
-				tile(ir, jr, &c[co], ldc)
-				continue
-			}
-			clear(scratch[:])
-			tile(ir, jr, &scratch[0], nr)
-			for i := range mh {
-				row := c[co+i*ldc : co+i*ldc+nw]
-				for j := range row {
-					row[j] += scratch[i*nr+j]
-				}
-			}
-		}
-	}
-}
-
 // packABF16 rounds A[ic:ic+mb, pc:pc+kb] to bfloat16 into panels of mr rows: panel q holds,
 // for each pair p, the mr words bf16(A[i, pc+2p]) | bf16(A[i, pc+2p+1])<<16, zero-padded.
 func packABF16(dst []uint32, a []float32, lda, ic, mb, pc, kb int) {

@@ -168,62 +168,30 @@ func TestGemmBF16Variants(t *testing.T) {
 		for _, dt := range []DType{F32, BF16} {
 			for _, transB := range []bool{false, true} {
 				for _, acc := range []bool{false, true} {
-					m, n, k := s[0], s[1], s[2]
-					name := fmt.Sprintf("%dx%dx%d/%v/T=%v/acc=%v", m, n, k, dt, transB, acc)
-					lda, ldc, aoff, coff := k+3, n+5, 1, 2
-					a := make([]float32, aoff+max(0, m*lda))
-					for i := range a {
-						a[i] = float32(r.NormFloat64())
-					}
-					var b Mat
-					if transB {
-						b = randMat(r, dt, n, k, k+1, 3)
-					} else {
-						b = randMat(r, dt, k, n, n+2, 3)
-					}
-					b = b.WithBF16(transB)
-					c0 := make([]float32, coff+m*ldc+8)
-					for i := range c0 {
-						c0[i] = guard
-					}
-					for i := range m {
-						for j := range n {
-							c0[coff+i*ldc+j] = float32(r.NormFloat64())
-						}
-					}
+					g := newGemmCase(r, s[0], s[1], s[2], dt, transB, acc)
+					g.b = g.b.WithBF16(transB)
 					// The float64 product of the rounded operands and the bound of a float32
 					// sum of k+1 terms: (k+1)·2^-24·Σ|terms|, plus one rounding of the result.
-					want, bound := bf16Reference(m, n, k, a[aoff:], lda, b, transB, c0[coff:], ldc, acc)
+					want, bound := bf16Reference(g.m, g.n, g.k, g.a[g.aoff:], g.lda, g.b, transB, g.c[g.coff:], g.ldc, acc)
 					var twinC []float32
 					for _, v := range append([]*Variant{twin}, Variants()...) {
 						if !v.Supported {
 							continue
 						}
-						c := append([]float32(nil), c0...)
 						restore := Use(v)
-						Gemm(m, n, k, a[aoff:], lda, b, transB, c[coff:], ldc, acc)
+						c := g.run()
 						restore()
-						for i := range c {
-							ci := i - coff
-							if ci < 0 || ci/ldc >= m || ci%ldc >= n {
-								if c[i] != guard {
-									t.Fatalf("%s/%s: guard at %d overwritten: %v", name, v.Name, i, c[i])
-								}
-								continue
+						g.check(t, g.String()+"/"+v.Name, c, func(i, j int, x float32) string {
+							if w, b := want[i*g.n+j], bound[i*g.n+j]; math.Abs(float64(x)-w) > b {
+								return fmt.Sprintf("want %v ± %g", w, b)
 							}
-							w := want[(ci/ldc)*n+ci%ldc]
-							if d := math.Abs(float64(c[i]) - w); d > bound[(ci/ldc)*n+ci%ldc] {
-								t.Fatalf("%s/%s: C[%d,%d] = %v, want %v ± %g", name, v.Name, ci/ldc, ci%ldc, c[i], w, bound[(ci/ldc)*n+ci%ldc])
+							if twinC != nil && x != twinC[g.coff+i*g.ldc+j] {
+								return fmt.Sprintf("the Go twin gives %v", twinC[g.coff+i*g.ldc+j])
 							}
-						}
+							return ""
+						})
 						if v == twin {
 							twinC = c
-							continue
-						}
-						for i := range c {
-							if c[i] != twinC[i] {
-								t.Fatalf("%s/%s: C.flat[%d] = %v, the Go twin gives %v", name, v.Name, i-coff, c[i], twinC[i])
-							}
 						}
 					}
 				}

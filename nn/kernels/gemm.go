@@ -283,28 +283,33 @@ func gemmSerial(kern kernelFunc, m, n, k int, a []float32, lda int, b Mat, trans
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
 				packA(bufs.a, a, lda, ic, mb, pc, kb)
-				for jr := 0; jr < nb; jr += nr {
-					nw := min(nr, nb-jr)
-					pb := &bufs.b[jr*kb]
-					for ir := 0; ir < mb; ir += mr {
-						mh := min(mr, mb-ir)
-						pa := &bufs.a[ir*kb]
-						co := (ic+ir)*ldc + jc + jr
-						if mh == mr && nw == nr {
-							kern(kb, pa, pb, &c[co], ldc)
-							continue
-						}
-						// Edge tile: compute into a scratch tile, add the valid part.
-						t := &bufs.tile
-						clear(t[:])
-						kern(kb, pa, pb, &t[0], nr)
-						for i := range mh {
-							row := c[co+i*ldc : co+i*ldc+nw]
-							for j := range row {
-								row[j] += t[i*nr+j]
-							}
-						}
-					}
+				forTiles(mb, nb, c[ic*ldc+jc:], ldc, &bufs.tile, func(ir, jr int, dst *float32, ldd int) {
+					kern(kb, &bufs.a[ir*kb], &bufs.b[jr*kb], dst, ldd)
+				})
+			}
+		}
+	}
+}
+
+// forTiles calls tile for each mr x nr tile of the mb x nb block of c (row stride ldc),
+// with the tile's corner in c, or a zeroed scratch tile whose valid part is then added to c
+// where the tile crosses the block's edge.
+func forTiles(mb, nb int, c []float32, ldc int, scratch *[mr * nr]float32, tile func(ir, jr int, dst *float32, ldd int)) {
+	for jr := 0; jr < nb; jr += nr {
+		nw := min(nr, nb-jr)
+		for ir := 0; ir < mb; ir += mr {
+			mh := min(mr, mb-ir)
+			co := ir*ldc + jr
+			if mh == mr && nw == nr {
+				tile(ir, jr, &c[co], ldc)
+				continue
+			}
+			clear(scratch[:])
+			tile(ir, jr, &scratch[0], nr)
+			for i := range mh {
+				row := c[co+i*ldc : co+i*ldc+nw]
+				for j := range row {
+					row[j] += scratch[i*nr+j]
 				}
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -68,6 +69,64 @@ func randMat(r *rand.Rand, dt DType, rows, cols, stride, off int) Mat {
 	return m
 }
 
+// gemmCase is one GEMM's operands at offsets and with strides wider than the shape, C
+// filled with random values inside the m x n result and guard values around it.
+type gemmCase struct {
+	m, n, k, lda, ldc, aoff, coff int
+	transB, acc                   bool
+	a                             []float32
+	b                             Mat
+	c                             []float32
+}
+
+func newGemmCase(r *rand.Rand, m, n, k int, dt DType, transB, acc bool) *gemmCase {
+	g := &gemmCase{m: m, n: n, k: k, lda: k + 3, ldc: n + 5, aoff: 1, coff: 2, transB: transB, acc: acc}
+	g.a = randSlice(r, g.aoff+max(0, m*g.lda), 1)
+	if transB {
+		g.b = randMat(r, dt, n, k, k+1, 3)
+	} else {
+		g.b = randMat(r, dt, k, n, n+2, 3)
+	}
+	g.c = make([]float32, g.coff+m*g.ldc+8)
+	for i := range g.c {
+		g.c[i] = guard
+	}
+	for i := range m {
+		for j := range n {
+			g.c[g.coff+i*g.ldc+j] = float32(r.NormFloat64())
+		}
+	}
+	return g
+}
+
+func (g *gemmCase) String() string {
+	return fmt.Sprintf("%dx%dx%d/%v/T=%v/acc=%v", g.m, g.n, g.k, g.b.DType, g.transB, g.acc)
+}
+
+// run returns C after Gemm on a copy of it.
+func (g *gemmCase) run() []float32 {
+	c := slices.Clone(g.c)
+	Gemm(g.m, g.n, g.k, g.a[g.aoff:], g.lda, g.b, g.transB, c[g.coff:], g.ldc, g.acc)
+	return c
+}
+
+// check fails t unless every guard of c is intact and ok(i, j, C[i, j]) holds inside.
+func (g *gemmCase) check(t *testing.T, name string, c []float32, ok func(i, j int, v float32) string) {
+	t.Helper()
+	for f := range c {
+		ci := f - g.coff
+		if ci < 0 || ci/g.ldc >= g.m || ci%g.ldc >= g.n {
+			if c[f] != guard {
+				t.Fatalf("%s: guard at %d overwritten: %v", name, f, c[f])
+			}
+			continue
+		}
+		if msg := ok(ci/g.ldc, ci%g.ldc, c[f]); msg != "" {
+			t.Fatalf("%s: C[%d,%d] = %v, %s", name, ci/g.ldc, ci%g.ldc, c[f], msg)
+		}
+	}
+}
+
 func TestGemmVariants(t *testing.T) {
 	shapes := [][3]int{{1, 1, 1}, {1, 70, 300}, {2, 33, 64}, {1, 600, 35}, {3, 40, 100}, {12, 32, 1}, {13, 33, 7}, {11, 31, 257}, {25, 65, 300}, {150, 70, 513}, {7, 1030, 40}, {200, 3, 5}, {0, 5, 5}, {5, 0, 5}, {5, 5, 0}}
 	for _, v := range Variants() {
@@ -82,45 +141,15 @@ func TestGemmVariants(t *testing.T) {
 				for _, dt := range []DType{F32, BF16, F16} {
 					for _, transB := range []bool{false, true} {
 						for _, acc := range []bool{false, true} {
-							m, n, k := s[0], s[1], s[2]
-							name := fmt.Sprintf("%dx%dx%d/%v/T=%v/acc=%v", m, n, k, dt, transB, acc)
-							lda, ldc, aoff, coff := k+3, n+5, 1, 2
-							a := make([]float32, aoff+max(0, m*lda))
-							for i := range a {
-								a[i] = float32(r.NormFloat64())
-							}
-							var b Mat
-							if transB {
-								b = randMat(r, dt, n, k, k+1, 3)
-							} else {
-								b = randMat(r, dt, k, n, n+2, 3)
-							}
-							c := make([]float32, coff+m*ldc+8)
-							for i := range c {
-								c[i] = guard
-							}
-							cs := c[coff:]
-							for i := range m {
-								for j := range n {
-									cs[i*ldc+j] = float32(r.NormFloat64())
+							g := newGemmCase(r, s[0], s[1], s[2], dt, transB, acc)
+							want := naive(g.m, g.n, g.k, g.a[g.aoff:], g.lda, g.b, transB, g.c[g.coff:], g.ldc, acc)
+							tol := 1e-4 * (1 + math.Sqrt(float64(g.k)))
+							g.check(t, g.String(), g.run(), func(i, j int, v float32) string {
+								if w := want[i*g.n+j]; math.Abs(float64(v)-w) > tol {
+									return fmt.Sprintf("want %v", w)
 								}
-							}
-							want := naive(m, n, k, a[aoff:], lda, b, transB, cs, ldc, acc)
-							Gemm(m, n, k, a[aoff:], lda, b, transB, cs, ldc, acc)
-							for i := range c {
-								ci := i - coff
-								inside := ci >= 0 && ci/ldc < m && ci%ldc < n
-								if !inside {
-									if c[i] != guard {
-										t.Fatalf("%s: guard at %d overwritten: %v", name, i, c[i])
-									}
-									continue
-								}
-								w := want[(ci/ldc)*n+ci%ldc]
-								if got := float64(c[i]); math.Abs(got-w) > 1e-4*(1+math.Sqrt(float64(k))) {
-									t.Fatalf("%s: C[%d,%d] = %v, want %v", name, ci/ldc, ci%ldc, got, w)
-								}
-							}
+								return ""
+							})
 						}
 					}
 				}

@@ -1368,9 +1368,9 @@ TEXT ·dotF32AVX2(SB), NOSPLIT, $0-28
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 
-dotf2_loop:
+dotF32AVX2_loop:
 	CMPQ        DX, $0x20
-	JL          dotf2_done
+	JL          dotF32AVX2_done
 	VMOVUPS     (CX), Y4
 	VFMADD231PS (AX), Y4, Y0
 	VMOVUPS     32(CX), Y5
@@ -1382,9 +1382,9 @@ dotf2_loop:
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, CX
 	SUBQ        $0x00000020, DX
-	JMP         dotf2_loop
+	JMP         dotF32AVX2_loop
 
-dotf2_done:
+dotF32AVX2_done:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y2, Y0, Y0
@@ -1409,9 +1409,9 @@ TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-28
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 
-dotb2_loop:
+dotBF16AVX2_loop:
 	CMPQ        DX, $0x20
-	JL          dotb2_done
+	JL          dotBF16AVX2_done
 	VPMOVZXWD   (CX), Y4
 	VPSLLD      $0x10, Y4, Y4
 	VFMADD231PS (AX), Y4, Y0
@@ -1427,9 +1427,9 @@ dotb2_loop:
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000020, DX
-	JMP         dotb2_loop
+	JMP         dotBF16AVX2_loop
 
-dotb2_done:
+dotBF16AVX2_done:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y2, Y0, Y0

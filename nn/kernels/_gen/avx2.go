@@ -220,37 +220,28 @@ func xSigmoidAVX2() {
 
 // dotF32AVX2: sum of a[i]*b[i] for i < n (a multiple of 32), four accumulators.
 func dotF32AVX2() {
-	TEXT("dotF32AVX2", NOSPLIT, "func(a, b *float32, n int) float32")
-	Pragma("noescape")
-	Doc("dotF32AVX2 returns the dot product of a and b over n elements (a multiple of 32).")
-	a := Load(Param("a"), reg.RAX)
-	b := Load(Param("b"), reg.RCX)
-	n := Load(Param("n"), reg.RDX)
-	acc := []reg.VecPhysical{reg.Y0, reg.Y1, reg.Y2, reg.Y3}
-	for _, y := range acc {
-		VXORPS(y, y, y)
-	}
-	t := []reg.VecPhysical{reg.Y4, reg.Y5, reg.Y6, reg.Y7}
-	Label("dotf2_loop")
-	CMPQ(n, Imm(32))
-	JL(LabelRef("dotf2_done"))
-	for i := range 4 {
-		VMOVUPS(Mem{Base: b, Disp: 32 * i}, t[i])
-		VFMADD231PS(Mem{Base: a, Disp: 32 * i}, t[i], acc[i])
-	}
-	ADDQ(U32(128), a)
-	ADDQ(U32(128), b)
-	SUBQ(U32(32), n)
-	JMP(LabelRef("dotf2_loop"))
-	Label("dotf2_done")
-	reduceStoreY(acc)
+	dotAVX2("dotF32AVX2", "func(a, b *float32, n int) float32",
+		"dotF32AVX2 returns the dot product of a and b over n elements (a multiple of 32).",
+		4, func(m Mem, y reg.VecPhysical) { VMOVUPS(m, y) })
 }
 
-// dotBF16AVX2: sum of a[i]*widen(b[i]) for i < n (a multiple of 32).
+// dotBF16AVX2: sum of a[i]*widen(b[i]) for i < n (a multiple of 32); bf16 widens exactly by
+// a 16-bit left shift of the zero-extended bits.
 func dotBF16AVX2() {
-	TEXT("dotBF16AVX2", NOSPLIT, "func(a *float32, b *uint16, n int) float32")
+	dotAVX2("dotBF16AVX2", "func(a *float32, b *uint16, n int) float32",
+		"dotBF16AVX2 returns the dot product of a and the bfloat16 values b over n elements (a multiple of 32).",
+		2, func(m Mem, y reg.VecPhysical) {
+			VPMOVZXWD(m, y)
+			VPSLLD(Imm(16), y, y)
+		})
+}
+
+// dotAVX2 writes a dot product of float32 a and b, whose elements are size bytes and which
+// load widens eight at a time into float32 lanes.
+func dotAVX2(name, sig, doc string, size int, load func(m Mem, y reg.VecPhysical)) {
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
-	Doc("dotBF16AVX2 returns the dot product of a and the bfloat16 values b over n elements (a multiple of 32).")
+	Doc(doc)
 	a := Load(Param("a"), reg.RAX)
 	b := Load(Param("b"), reg.RCX)
 	n := Load(Param("n"), reg.RDX)
@@ -259,19 +250,19 @@ func dotBF16AVX2() {
 		VXORPS(y, y, y)
 	}
 	t := []reg.VecPhysical{reg.Y4, reg.Y5, reg.Y6, reg.Y7}
-	Label("dotb2_loop")
+	loop, done := name+"_loop", name+"_done"
+	Label(loop)
 	CMPQ(n, Imm(32))
-	JL(LabelRef("dotb2_done"))
+	JL(LabelRef(done))
 	for i := range 4 {
-		VPMOVZXWD(Mem{Base: b, Disp: 16 * i}, t[i])
-		VPSLLD(Imm(16), t[i], t[i])
+		load(Mem{Base: b, Disp: 8 * size * i}, t[i])
 		VFMADD231PS(Mem{Base: a, Disp: 32 * i}, t[i], acc[i])
 	}
 	ADDQ(U32(128), a)
-	ADDQ(U32(64), b)
+	ADDQ(U32(32*size), b)
 	SUBQ(U32(32), n)
-	JMP(LabelRef("dotb2_loop"))
-	Label("dotb2_done")
+	JMP(LabelRef(loop))
+	Label(done)
 	reduceStoreY(acc)
 }
 
