@@ -117,7 +117,34 @@ var bf16BufPool = sync.Pool{New: func() any {
 	return &bf16Bufs{aw: make([]uint32, mc*kc/2), a: make([]float32, mc*kc), b: make([]float32, nc*kc)}
 }}
 
-// gemmBF16Serial is gemmSerial for a bf16-packed B. A variant with a bf16 kernel runs it on
+// roundPool recycles the rounded copies of A that roundActivations makes.
+var roundPool = sync.Pool{New: func() any { return new([]float32) }}
+
+// roundActivations returns A (m x k, row stride lda) rounded to bfloat16 values ([roundBF16],
+// held as float32), rows lo..hi at a time through split, and the buffer to return to
+// roundPool. Rounding once here, not in packing, keeps it out of the loop over column
+// blocks, which packs A again for each.
+func roundActivations(m, k int, a []float32, lda int, split func(n int, fn func(lo, hi int))) ([]float32, *[]float32) {
+	buf := roundPool.Get().(*[]float32)
+	if cap(*buf) < m*k {
+		*buf = make([]float32, m*k)
+	}
+	r := (*buf)[:m*k]
+	split(m, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dst := r[i*k : (i+1)*k]
+			for p, v := range a[i*lda : i*lda+k] {
+				dst[p] = BF16ToF32(roundBF16(v))
+			}
+		}
+	})
+	return r, buf
+}
+
+func serialFor(n int, fn func(lo, hi int)) { fn(0, n) }
+
+// gemmBF16Serial is gemmSerial for a bf16-packed B and an A already rounded to bfloat16
+// ([roundActivations]). A variant with a bf16 kernel runs it on
 // words; the others widen both panels to float32, each pair odd element first, and run
 // their float32 kernel, which then adds the same exact products in the same order.
 func gemmBF16Serial(v *Variant, m, n, k int, a []float32, lda int, b *PackedBF16, c []float32, ldc int, accumulate bool) {
@@ -160,8 +187,9 @@ func gemmBF16Serial(v *Variant, m, n, k int, a []float32, lda int, b *PackedBF16
 	}
 }
 
-// packABF16 rounds A[ic:ic+mb, pc:pc+kb] to bfloat16 into panels of mr rows: panel q holds,
-// for each pair p, the mr words bf16(A[i, pc+2p]) | bf16(A[i, pc+2p+1])<<16, zero-padded.
+// packABF16 packs A[ic:ic+mb, pc:pc+kb], already rounded ([roundActivations]), into panels
+// of mr rows: panel q holds, for each pair p, the mr words bf16(A[i, pc+2p]) |
+// bf16(A[i, pc+2p+1])<<16, zero-padded.
 func packABF16(dst []uint32, a []float32, lda, ic, mb, pc, kb int) {
 	kp := (kb + 1) / 2
 	for q := 0; q*mr < mb; q++ {
@@ -170,10 +198,10 @@ func packABF16(dst []uint32, a []float32, lda, ic, mb, pc, kb int) {
 		for i := range rows {
 			src := a[(ic+q*mr+i)*lda+pc : (ic+q*mr+i)*lda+pc+kb]
 			for p := range kb / 2 {
-				panel[p*mr+i] = uint32(roundBF16(src[2*p])) | uint32(roundBF16(src[2*p+1]))<<16
+				panel[p*mr+i] = math.Float32bits(src[2*p])>>16 | math.Float32bits(src[2*p+1])&^0xffff
 			}
 			if kb%2 == 1 {
-				panel[(kp-1)*mr+i] = uint32(roundBF16(src[kb-1]))
+				panel[(kp-1)*mr+i] = math.Float32bits(src[kb-1]) >> 16
 			}
 		}
 		for i := rows; i < mr; i++ {
@@ -184,8 +212,8 @@ func packABF16(dst []uint32, a []float32, lda, ic, mb, pc, kb int) {
 	}
 }
 
-// packAWidened is packABF16 widened for the float32 kernels: panel q holds, for each pair
-// p, the mr rounded values of column pc+2p+1 and then the mr of column pc+2p.
+// packAWidened is packABF16 for the float32 kernels: panel q holds, for each pair p, the mr
+// values of column pc+2p+1 and then the mr of column pc+2p.
 func packAWidened(dst []float32, a []float32, lda, ic, mb, pc, kb int) {
 	kp := (kb + 1) / 2
 	for q := 0; q*mr < mb; q++ {
@@ -194,7 +222,7 @@ func packAWidened(dst []float32, a []float32, lda, ic, mb, pc, kb int) {
 		for i := range rows {
 			src := a[(ic+q*mr+i)*lda+pc : (ic+q*mr+i)*lda+pc+kb]
 			for kk, v := range src {
-				panel[(kk^1)*mr+i] = BF16ToF32(roundBF16(v))
+				panel[(kk^1)*mr+i] = v
 			}
 			if kb%2 == 1 {
 				panel[(kb-1)*mr+i] = 0 // the missing odd element of the last pair

@@ -119,6 +119,11 @@ func Gemm(m, n, k int, a []float32, lda int, b Mat, transB bool, c []float32, ld
 		})
 		return
 	}
+	if b.packed != nil && k > 0 {
+		r, buf := roundActivations(m, k, a, lda, ParallelFor)
+		defer roundPool.Put(buf)
+		a, lda = r, k
+	}
 	v := active()
 	w := Workers()
 	serial := func(r0, r1, c0, c1 int) {
@@ -167,6 +172,11 @@ func GemmSerial(m, n, k int, a []float32, lda int, b Mat, transB bool, c []float
 	if m <= gemvRows && k > 0 && b.packed == nil {
 		gemv(m, k, a, lda, b, transB, c, ldc, accumulate, 0, n)
 		return
+	}
+	if b.packed != nil && k > 0 {
+		r, buf := roundActivations(m, k, a, lda, serialFor)
+		defer roundPool.Put(buf)
+		a, lda = r, k
 	}
 	gemmSerialOf(active(), m, n, k, a, lda, b, transB, c, ldc, accumulate)
 }

@@ -158,21 +158,24 @@ func TestGemmVariants(t *testing.T) {
 	}
 }
 
+// TestGemmSerialMatchesParallel: splitting over workers does not change results, in the
+// float32 GEMM and in the bf16 one (columns and rows split).
 func TestGemmSerialMatchesParallel(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	m, n, k := 100, 300, 200
-	a := make([]float32, m*k)
-	for i := range a {
-		a[i] = float32(r.NormFloat64())
-	}
-	b := randMat(r, BF16, n, k, k, 0)
-	c1 := make([]float32, m*n)
-	c2 := make([]float32, m*n)
-	Gemm(m, n, k, a, k, b, true, c1, n, false)
-	GemmSerial(m, n, k, a, k, b, true, c2, n, false)
-	for i := range c1 {
-		if c1[i] != c2[i] {
-			t.Fatalf("parallel C[%d] = %v, serial %v: the split must not change results", i, c1[i], c2[i])
+	for _, s := range [][3]int{{100, 300, 200}, {300, 40, 200}} {
+		m, n, k := s[0], s[1], s[2]
+		a := randSlice(r, m*k, 1)
+		b := randMat(r, BF16, n, k, k, 0)
+		for _, w := range []Mat{b, b.WithBF16(true)} {
+			c1 := make([]float32, m*n)
+			c2 := make([]float32, m*n)
+			Gemm(m, n, k, a, k, w, true, c1, n, false)
+			GemmSerial(m, n, k, a, k, w, true, c2, n, false)
+			for i := range c1 {
+				if c1[i] != c2[i] {
+					t.Fatalf("%dx%dx%d bf16=%v: parallel C[%d] = %v, serial %v: the split must not change results", m, n, k, w.HasBF16(), i, c1[i], c2[i])
+				}
+			}
 		}
 	}
 }
