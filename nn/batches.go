@@ -61,6 +61,7 @@ type EvalReport struct {
 	Tokens          int       `json:"tokens"`
 	Seconds         float64   `json:"seconds"`
 	TokensPerSecond float64   `json:"tokens_per_second"`
+	Precision       string    `json:"precision"` // of the weight GEMMs: fp32 or bf16
 	// Reasonable and Reason are the sanity check's verdict when it was run.
 	Reasonable *bool  `json:"reasonable,omitempty"`
 	Reason     string `json:"reason,omitempty"`
@@ -70,7 +71,7 @@ type EvalReport struct {
 // without the sanity check unless check is set and there are two batches). progress, when
 // not nil, is called after each batch.
 func (m *Model) Evaluate(ctx context.Context, batches [][][]int32, check bool, progress func(done, total int)) (*EvalReport, error) {
-	rep := &EvalReport{Batches: len(batches), Losses: make([]float64, 0, len(batches))}
+	rep := &EvalReport{Batches: len(batches), Losses: make([]float64, 0, len(batches)), Precision: m.precision.String()}
 	start := time.Now()
 	if check && len(batches) >= 2 {
 		ok, reason, err := m.CheckReasonableOutput(ctx, batches[0], batches[1])
