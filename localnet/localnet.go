@@ -252,9 +252,10 @@ func (n *Net) openChain(ctx context.Context) error {
 	n.chain = c
 	owner := devKey("owner")
 	if !existed {
+		// Commit-reveal is on, as on subtensor: validators' weights are timelocked to the local
+		// beacon and applied a reveal period later. The rate limits stay below the tempo.
 		if err := c.CreateSubnet(ctx, NetUID, localchain.SubnetConfig{Tempo: n.cfg.Tempo,
-			WeightsRateLimit: 2, CommitRateLimit: 2, ImmunityPeriod: 100_000, OwnerHotkey: owner.SS58(),
-			NoCommitReveal: true}); err != nil {
+			WeightsRateLimit: 2, CommitRateLimit: 2, ImmunityPeriod: 100_000, OwnerHotkey: owner.SS58()}); err != nil {
 			return err
 		}
 	}

@@ -67,15 +67,23 @@ func (n *Net) round(ctx context.Context, r int) (*RoundSummary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("round %d: waiting for the validators: %w", r, err)
 	}
-	if err := n.waitWeights(ctx, recs); err != nil {
-		return nil, err
-	}
-	// One epoch after the weights, Yuma Consensus has turned them into incentive.
 	b0, err := n.chain.CurrentBlock(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := n.waitBlock(ctx, b0+chain.Block(n.cfg.Tempo)+1); err != nil {
+	if err := n.waitWeights(ctx, recs); err != nil {
+		return nil, err
+	}
+	// The committed weights are revealed within a reveal period (one epoch), and the epoch
+	// after that turns them into incentive.
+	if err := n.waitRevealed(ctx, b0); err != nil {
+		return nil, err
+	}
+	b1, err := n.chain.CurrentBlock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.waitBlock(ctx, b1+chain.Block(n.cfg.Tempo)+1); err != nil {
 		return nil, err
 	}
 	rs := &RoundSummary{Round: r, Losses: map[string]*float64{}, Seconds: time.Since(start).Seconds()}
@@ -115,6 +123,31 @@ func (n *Net) waitWeights(ctx context.Context, recs []*validator.StepRecord) err
 		}
 	}
 	return nil
+}
+
+// waitRevealed waits until every validator's weights on chain were updated at or after
+// block since (set, or revealed from a commit).
+func (n *Net) waitRevealed(ctx context.Context, since chain.Block) error {
+	for {
+		mg, err := n.chain.Metagraph(ctx, NetUID)
+		if err != nil {
+			return err
+		}
+		done := true
+		for _, v := range n.vals {
+			if int(v.uid) >= mg.N || mg.LastUpdate[v.uid] < since || len(mg.Weights[v.uid]) == 0 {
+				done = false
+			}
+		}
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(n.cfg.BlockTime):
+		}
+	}
 }
 
 func (n *Net) waitBlock(ctx context.Context, b chain.Block) error {
