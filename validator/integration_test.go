@@ -380,7 +380,7 @@ func TestValidatorEndToEnd(t *testing.T) {
 	cfg := validatorConfig(dir)
 	cfg.Logger = testLogger(t)
 	v, err := New(cfg, Deps{Chain: s.chain, Signer: vali, Hub: s.public, Data: s.data,
-		Evaluator: newTestWorker(t, 90*time.Second)})
+		Evaluator: newTestWorker(t, 45*time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -143,7 +143,11 @@ func (v *Validator) Step(ctx context.Context) (*StepRecord, error) {
 			v.log.Warn("wandb", "err", err)
 		}
 	}
-	v.log.Info("step done", "step", step, "competition", comp.ID, "top_uid", rec.TopUID, "seconds", rec.Timings.Total)
+	top := "none"
+	if rec.TopUID != nil {
+		top = strconv.Itoa(int(*rec.TopUID))
+	}
+	v.log.Info("step done", "step", step, "competition", comp.ID, "top_uid", top, "seconds", rec.Timings.Total)
 	v.logTable(rec)
 	return rec, nil
 }
