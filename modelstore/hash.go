@@ -10,8 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"unicode/utf8"
+
+	"github.com/pretrain/pretrain/internal/bounded"
 )
 
 // hashBlockSize is the read size of the reference's get_hash_of_file (64 KiB). The digest does
@@ -21,20 +22,12 @@ const hashBlockSize = 64 << 10
 // HashFile returns base64(sha256(contents of path)), the reference's get_hash_of_file
 // (sn9-spec.md section 5). A symlink is followed, as Python's open does.
 func HashFile(path string) (string, error) {
-	// O_NONBLOCK keeps a FIFO from blocking the open; it changes nothing for regular files.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	// Python would hang on a FIFO or hash a device forever; only regular files are hashed.
+	f, err := bounded.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("hash file %s: %w", path, err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", fmt.Errorf("hash file %s: %w", path, err)
-	}
-	// Python would hang on a FIFO or hash a device forever; only regular files are hashed.
-	if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("hash file %s: not a regular file (%s)", path, fi.Mode().Type())
-	}
 	h := sha256.New()
 	if _, err := io.CopyBuffer(h, f, make([]byte, hashBlockSize)); err != nil {
 		return "", fmt.Errorf("hash file %s: %w", path, err)

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 
+	"github.com/pretrain/pretrain/internal/bounded"
 	"github.com/pretrain/pretrain/nn"
 )
 
@@ -19,7 +19,7 @@ type evalCmd struct {
 }
 
 func (c *evalCmd) Run(ctx context.Context, e *env) error {
-	f, err := os.Open(c.Tokens)
+	f, err := bounded.Open(c.Tokens)
 	if err != nil {
 		return err
 	}
