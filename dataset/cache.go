@@ -69,13 +69,13 @@ func (c *Cache) HasToken() bool {
 }
 
 type cacheEntry struct {
-	Version  int       `json:"version"`
-	Endpoint string    `json:"endpoint"`
-	Dataset  string    `json:"dataset"`
-	Config   string    `json:"config"`
-	Split    string    `json:"split"`
-	Offset   int64     `json:"offset"`
-	Length   int       `json:"length"`
+	Version  int    `json:"version"`
+	Endpoint string `json:"endpoint"`
+	Dataset  string `json:"dataset"`
+	Config   string `json:"config"`
+	Split    string `json:"split"`
+	Offset   int64  `json:"offset"`
+	Length   int    `json:"length"`
 	// SHA256 is the hex sha256 of Page's bytes: a page edited or damaged on disk is
 	// refetched, never read as the datasets-server's.
 	SHA256 string          `json:"sha256"`
