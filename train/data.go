@@ -11,10 +11,10 @@ import (
 	"io"
 	"math/big"
 	"math/rand/v2"
-	"os"
 	"strings"
 
 	"github.com/pretrain/pretrain/dataset"
+	"github.com/pretrain/pretrain/internal/bounded"
 )
 
 // Limits on a local corpus file, which may come from anywhere.
@@ -47,7 +47,7 @@ func ReadCorpus(ctx context.Context, path string, tok dataset.Tokenizer, cfg Cor
 	if cfg.SeqLen < 2 {
 		return nil, fmt.Errorf("read corpus %s: sequence length %d (need at least 2)", path, cfg.SeqLen)
 	}
-	f, err := os.Open(path)
+	f, err := bounded.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read corpus: %w", err)
 	}

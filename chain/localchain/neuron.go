@@ -112,6 +112,9 @@ func replaceNeuron(ctx context.Context, tx *sql.Tx, netuid uint16, uid chain.UID
 // AddStake adds rao to hotkey's stake (owned by coldkey). Stake counts on every subnet the
 // hotkey is registered on; there are no balances on the local chain.
 func (c *Chain) AddStake(ctx context.Context, hotkey, coldkey string, rao uint64) error {
+	if rao == 0 {
+		return fmt.Errorf("add stake: 0 rao: %w", chain.ErrInvalid)
+	}
 	for _, k := range []string{hotkey, coldkey} {
 		if _, err := wallet.SS58Decode(k); err != nil {
 			return fmt.Errorf("add stake: %w: %w", chain.ErrInvalid, err)

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+
+	"github.com/pretrain/pretrain/chain"
 )
 
 // schemaVersion is stored in meta; Open refuses files of another version.
@@ -121,6 +124,12 @@ CREATE TABLE IF NOT EXISTS commitments (
 // timeout makes a process wait for another's write instead of failing; synchronous=FULL
 // makes a committed transaction survive a crash of the process or the machine.
 func openDB(path string, busy time.Duration) (rw, ro *sql.DB, err error) {
+	// SQLite takes an empty file for a new database, so a command meant for an existing chain
+	// would silently start a new one there; a live chain's file always has its header (the
+	// first page is written when the schema is created). Nor is a FIFO or device a chain.
+	if fi, err := os.Stat(path); err == nil && (!fi.Mode().IsRegular() || fi.Size() == 0) {
+		return nil, nil, fmt.Errorf("open %s: an empty or special file (%v), not a local chain: %w", path, fi.Mode(), chain.ErrInvalid)
+	}
 	dsn := func(txlock string) string {
 		q := url.Values{}
 		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))

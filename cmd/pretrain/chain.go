@@ -7,8 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pretrain/pretrain/chain"
 	"github.com/pretrain/pretrain/chain/localchain"
@@ -147,6 +152,10 @@ func (c *chainStakeCmd) Run(ctx context.Context, e *env) error {
 	if c.Amount <= 0 || c.Amount > 1e9 || math.IsNaN(c.Amount) {
 		return fmt.Errorf("%w: --amount %v outside (0, 1e9] TAO", errUsage, c.Amount)
 	}
+	rao := uint64(math.Round(c.Amount * 1e9))
+	if rao == 0 {
+		return fmt.Errorf("%w: --amount %v TAO is 0 rao (1 rao = 1e-9 TAO)", errUsage, c.Amount)
+	}
 	hot, cold, err := walletKeys(c.walletFlags)
 	if err != nil {
 		return err
@@ -156,7 +165,6 @@ func (c *chainStakeCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer lc.Close()
-	rao := uint64(math.Round(c.Amount * 1e9))
 	if err := lc.AddStake(ctx, hot.SS58(), cold.SS58(), rao); err != nil {
 		return err
 	}
@@ -356,15 +364,55 @@ func (c *chainCommitmentCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	if c.JSON {
-		return json.NewEncoder(e.stdout).Encode(struct {
-			Hotkey string      `json:"hotkey"`
-			Data   string      `json:"data"`
-			Block  chain.Block `json:"block"`
-		}{hotkey, cm.Data, cm.Block})
+	return printCommitment(e.stdout, hotkey, cm, c.JSON)
+}
+
+// printCommitment prints a commitment, a stranger's bytes, with its non-printable
+// characters escaped.
+func printCommitment(w io.Writer, hotkey string, cm chain.Commitment, asJSON bool) error {
+	if !asJSON {
+		_, err := fmt.Fprintf(w, "%s at block %d: %s\n", hotkey, cm.Block, displayText(cm.Data))
+		return err
 	}
-	fmt.Fprintf(e.stdout, "%s at block %d: %s\n", hotkey, cm.Block, cm.Data)
-	return nil
+	// JSON strings are UTF-8: bytes that are not would be replaced by U+FFFD.
+	if !utf8.ValidString(cm.Data) {
+		return fmt.Errorf("commitment of %s at block %d is not UTF-8, so not JSON: %s", hotkey, cm.Block, strconv.Quote(cm.Data))
+	}
+	out, err := json.Marshal(struct {
+		Hotkey string      `json:"hotkey"`
+		Data   string      `json:"data"`
+		Block  chain.Block `json:"block"`
+	}{hotkey, cm.Data, cm.Block})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", escapeC1(out))
+	return err
+}
+
+// displayText returns s, a stranger's string, for a terminal: as is if it is UTF-8 of
+// printable characters, else quoted with Go's escapes (\x1b, \u009b, \xff for a byte that
+// is not UTF-8), so it can neither move the cursor nor retitle the window, and its bytes are
+// shown, not replaced.
+func displayText(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+// escapeC1 escapes DEL and the C1 controls (U+0080 to U+009F, CSI among them) in JSON text,
+// which encoding/json writes raw; the C0 controls it escapes already.
+func escapeC1(js []byte) []byte {
+	out := make([]byte, 0, len(js))
+	for _, r := range string(js) {
+		if r == 0x7f || r >= 0x80 && r <= 0x9f {
+			out = fmt.Appendf(out, `\u%04x`, r)
+			continue
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out
 }
 
 type chainAdvanceCmd struct {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/pretrain/pretrain/dataset"
+	"github.com/pretrain/pretrain/internal/bounded"
 	"github.com/pretrain/pretrain/internal/progress"
 	"github.com/pretrain/pretrain/nn"
 	"github.com/pretrain/pretrain/tokenizer"
@@ -62,7 +63,7 @@ func (c *evalCmd) Run(ctx context.Context, e *env) error {
 // batches reads --tokens, or tokenizes and packs --text.
 func (c *evalCmd) batches(ctx context.Context) ([][][]int32, error) {
 	if c.Tokens != "" {
-		f, err := os.Open(c.Tokens)
+		f, err := bounded.Open(c.Tokens) // refuses FIFOs and other special files
 		if err != nil {
 			return nil, err
 		}
@@ -80,7 +81,7 @@ func (c *evalCmd) batches(ctx context.Context) ([][][]int32, error) {
 	if err != nil {
 		return nil, err
 	}
-	packed, err := dataset.DocumentBatches(docs, tok, c.SeqLen)
+	packed, err := dataset.DocumentBatches(ctx, docs, tok, c.SeqLen)
 	if err != nil {
 		return nil, fmt.Errorf("eval %s: %w", c.Text, err)
 	}

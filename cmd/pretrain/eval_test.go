@@ -183,3 +183,18 @@ func TestEvalPrecision(t *testing.T) {
 		}
 	}
 }
+
+// TestEvalNoBatches: a token file without a batch (null, []) is an error, not a mean loss
+// of +Inf with exit status 0.
+func TestEvalNoBatches(t *testing.T) {
+	dir := filepath.Join("..", "..", "nn", "testdata", "models", "llama-gqa-f32")
+	for _, content := range []string{"null", "[]", ""} {
+		tokens := filepath.Join(t.TempDir(), "tokens.json")
+		if err := os.WriteFile(tokens, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, _, err := runCLI(t, "eval", "--model", dir, "--tokens", tokens); err == nil {
+			t.Errorf("eval --tokens %q = %s, want an error", content, out)
+		}
+	}
+}

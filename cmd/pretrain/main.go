@@ -18,9 +18,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop) // the first signal asks the command to stop; a second one kills
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(exitCode(err, os.Stderr))
+	os.Exit(exitCode(context.Cause(ctx), err, os.Stderr))
 }
 
 // cli is the command tree. Each command's one-line help is its `help` tag.
@@ -115,8 +115,14 @@ func newLogger(w io.Writer, f logFlags) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func exitCode(err error, stderr io.Writer) int {
+// exitCode maps run's outcome to the process's exit status. A command interrupted by a
+// signal (interrupted is the signal's error, else nil) exits 130, as a shell reports SIGINT,
+// even if it returned no error, so that its output is never taken for a complete one.
+func exitCode(interrupted, err error, stderr io.Writer) int {
 	switch {
+	case interrupted != nil:
+		fmt.Fprintln(stderr, "pretrain: interrupted:", interrupted)
+		return 130
 	case err == nil:
 		return 0
 	case errors.Is(err, context.Canceled):
