@@ -359,17 +359,12 @@ func share(row []chain.WeightEntry, uid chain.UID) float64 {
 // agreement is the cosine similarity of the validators' weight rows that are not empty.
 func agreement(vs []*Validator) Agreement {
 	var a Agreement
-	var rows []map[chain.UID]float64
+	var rows [][]chain.WeightEntry
 	for _, v := range vs {
-		if len(v.row) == 0 {
-			continue
+		if len(v.row) > 0 {
+			a.Validators = append(a.Validators, v.UID)
+			rows = append(rows, v.row)
 		}
-		r := map[chain.UID]float64{}
-		for _, e := range v.row {
-			r[e.UID] += float64(e.Weight)
-		}
-		a.Validators = append(a.Validators, v.UID)
-		rows = append(rows, r)
 	}
 	for i := range rows {
 		line := make([]*float64, len(rows))
@@ -381,14 +376,19 @@ func agreement(vs []*Validator) Agreement {
 	return a
 }
 
-func cosine(x, y map[chain.UID]float64) *float64 {
-	var dot, nx, ny float64
-	for k, v := range x {
-		dot += v * y[k]
-		nx += v * v
+// cosine is x·y/(|x||y|) over uids, summed in row order so that the result is repeatable.
+func cosine(x, y []chain.WeightEntry) *float64 {
+	ym := map[chain.UID]float64{}
+	for _, e := range y {
+		ym[e.UID] += float64(e.Weight)
 	}
-	for _, v := range y {
-		ny += v * v
+	var dot, nx, ny float64
+	for _, e := range x {
+		dot += float64(e.Weight) * ym[e.UID]
+		nx += float64(e.Weight) * float64(e.Weight)
+	}
+	for _, e := range y {
+		ny += float64(e.Weight) * float64(e.Weight)
 	}
 	if nx == 0 || ny == 0 {
 		return nil

@@ -156,7 +156,14 @@ func (s *Server) Handler() http.Handler {
 	}))
 	mux.HandleFunc("GET /api/sources", s.api(func(b *Board, r *http.Request) (any, bool) { return b.Sources, true }))
 	mux.HandleFunc("GET /static/{hash}/{name}", s.staticFile)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "the leaderboard is read-only", http.StatusMethodNotAllowed)
+			return
+		}
+		s.notFound(w, r)
+	})
 	return mux
 }
 
