@@ -470,3 +470,17 @@ func latestStep(steps []validator.StepRecord, hotkey string, m *chain.Metagraph)
 
 // HasChain reports whether the chain has been read at least once.
 func (b *Board) HasChain() bool { return b.meta != nil }
+
+// Pages are the paths of the board's pages: the overview, each competition, the validator
+// board, and each uid that has a commitment.
+func (b *Board) Pages() []string {
+	paths := []string{"/"}
+	for _, c := range b.Competitions {
+		paths = append(paths, fmt.Sprintf("/competition/%d", c.ID))
+	}
+	paths = append(paths, "/validators")
+	for _, uid := range slices.Sorted(maps.Keys(b.models)) {
+		paths = append(paths, fmt.Sprintf("/uid/%d", uid))
+	}
+	return paths
+}

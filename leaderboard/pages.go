@@ -58,21 +58,23 @@ func newPages() (*pages, error) {
 		p.static[e.Name()] = staticFile{body, hex.EncodeToString(sum[:8]), ct}
 	}
 	funcs := template.FuncMap{
-		"num":     formatNum,
-		"nump":    formatNumPtr,
-		"exact":   exact,
-		"exactp":  exactPtr,
-		"exact32": func(v float32) string { return strconv.FormatFloat(float64(v), 'g', -1, 32) },
-		"num32":   func(v float32, decimals int) string { return formatNum(float64(v), decimals) },
-		"short":   shortKey,
-		"utc":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-		"asset":   func(name string) string { return "/static/" + p.static[name].hash + "/" + name },
-		"comp":    func(id competition.ID) string { return id.String() },
-		"cid":     func(id competition.ID) int { return int(id) },
-		"cosine":  func(a Agreement, i, j int) *float64 { return a.Cosine[i][j] },
-		"cols":    func(ws []ValidatorWeight) []ValidatorWeight { return ws[:min(len(ws), maxValidatorColumns)] },
-		"vcols":   func(vs []*Validator) []*Validator { return vs[:min(len(vs), maxValidatorColumns)] },
-		"dsloss":  func(m map[string]*float64, name string) *float64 { return m[name] },
+		"num":         formatNum,
+		"nump":        formatNumPtr,
+		"exact":       exact,
+		"exactp":      exactPtr,
+		"exact32":     func(v float32) string { return strconv.FormatFloat(float64(v), 'g', -1, 32) },
+		"num32":       func(v float32, decimals int) string { return formatNum(float64(v), decimals) },
+		"short":       shortKey,
+		"breakable":   breakable,
+		"shortCommit": func(c string) string { r := []rune(c); return string(r[:min(len(r), 8)]) },
+		"utc":         func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		"asset":       func(name string) string { return "/static/" + p.static[name].hash + "/" + name },
+		"comp":        func(id competition.ID) string { return id.String() },
+		"cid":         func(id competition.ID) int { return int(id) },
+		"cosine":      func(a Agreement, i, j int) *float64 { return a.Cosine[i][j] },
+		"cols":        func(ws []ValidatorWeight) []ValidatorWeight { return ws[:min(len(ws), maxValidatorColumns)] },
+		"vcols":       func(vs []*Validator) []*Validator { return vs[:min(len(vs), maxValidatorColumns)] },
+		"dsloss":      func(m map[string]*float64, name string) *float64 { return m[name] },
 		"bestModel": func(c *Competition) *Model {
 			if c.Best == nil || len(c.Models) == 0 {
 				return nil
@@ -113,6 +115,15 @@ func exactPtr(v *float64) string {
 		return ""
 	}
 	return exact(*v)
+}
+
+// breakable lets a browser wrap a dataset name ("org/name") after its slashes.
+func breakable(s string) template.HTML {
+	parts := strings.Split(s, "/")
+	for i, p := range parts {
+		parts[i] = template.HTMLEscapeString(p)
+	}
+	return template.HTML(strings.Join(parts, "/<wbr>"))
 }
 
 // shortKey abbreviates an SS58 address for a table cell; the full one is in its title.
@@ -174,6 +185,7 @@ type pageData struct {
 	UID         *UIDReport
 	Charts      []*Chart
 	Path        string
+	PollMillis  int64 // how often live.js polls
 }
 
 type selector func(b *Board, r *http.Request) (any, bool)
@@ -217,6 +229,7 @@ func (s *Server) page(name string, sel selector) http.HandlerFunc {
 		}
 		d.Path = r.URL.Path
 		d.Charts = charts(name, d)
+		d.PollMillis = s.cfg.Poll.Milliseconds()
 		s.render(w, r, name, http.StatusOK, d)
 	}
 }
@@ -226,7 +239,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
 		return
 	}
-	s.render(w, r, "notfound", http.StatusNotFound, pageData{Board: s.Board(), Path: r.URL.Path})
+	s.render(w, r, "notfound", http.StatusNotFound, pageData{Board: s.Board(), Path: r.URL.Path, PollMillis: s.cfg.Poll.Milliseconds()})
 }
 
 // render executes a page into memory, then serves it with an ETag of its bytes, so a client

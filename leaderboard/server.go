@@ -39,6 +39,8 @@ type Config struct {
 	Hub string
 	// Refresh is the interval between reads of every source (default 30 s).
 	Refresh time.Duration
+	// Poll is how often the pages' script asks for a newer copy of the page (default 15 s).
+	Poll time.Duration
 	// MaxSteps bounds the step records kept per validator (default 2000).
 	MaxSteps int
 	// HTTPClient fetches step logs (default: a client with a 30 s timeout).
@@ -57,8 +59,8 @@ func (c Config) Validate() error {
 		return errors.New("leaderboard config: no chain")
 	case len(c.Schedule) == 0:
 		return errors.New("leaderboard config: no competition schedule")
-	case c.Refresh < 0 || c.MaxSteps < 0:
-		return errors.New("leaderboard config: negative refresh interval or step bound")
+	case c.Refresh < 0 || c.Poll < 0 || c.MaxSteps < 0:
+		return errors.New("leaderboard config: negative interval or step bound")
 	}
 	return nil
 }
@@ -86,6 +88,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.Hub = cmp.Or(cfg.Hub, "https://huggingface.co")
 	cfg.Refresh = cmp.Or(cfg.Refresh, 30*time.Second)
+	cfg.Poll = cmp.Or(cfg.Poll, 15*time.Second)
 	cfg.MaxSteps = cmp.Or(cfg.MaxSteps, 2000)
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}

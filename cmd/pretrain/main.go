@@ -40,6 +40,8 @@ type cli struct {
 	Chain      chainCmd      `cmd:"" help:"The local chain (init, register, stake, advance) and chain reads (metagraph, commitment; the real chain with --subtensor.network)."`
 	Tokenize   tokenizeCmd   `cmd:"" help:"Encode stdin to token ids as JSON, or decode ids (--decode), as Hugging Face tokenizers do."`
 	Miner      minerCmd      `cmd:"" help:"Miner tools: train a model on CPU."`
+
+	Leaderboard leaderboardCmd `cmd:"" help:"Serve the subnet's leaderboard (pages and JSON API) from the chain and validators' step logs."`
 }
 
 type logFlags struct {

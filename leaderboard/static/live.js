@@ -1,9 +1,9 @@
-// Live updates, as a progressive enhancement: every 15 s the page asks the server for its
+// Live updates, as a progressive enhancement: every data-poll-ms (15 s) the page asks the server for its
 // own URL with the ETag it last saw; on 304 nothing changes, on 200 the status banners and
 // the main content are swapped in place. Without JavaScript the page is complete as served.
 (function () {
   "use strict";
-  var every = 15000;
+  var every = Number(document.body && document.body.dataset.pollMs) || 15000;
   var etag = null;
   function setLive(state, text) {
     document.body.dataset.live = state;
