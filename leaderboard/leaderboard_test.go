@@ -48,11 +48,12 @@ type env struct {
 	chain  *flakyChain
 	srv    *leaderboard.Server
 	url    string
+	ts     *httptest.Server
 	v1     *httptest.Server
 	v1Seen atomic.Value // the last since= V1's endpoint was asked for
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB, configure ...func(*leaderboard.Config)) *env {
 	t.Helper()
 	e := &env{f: lt.New(t)}
 	e.chain = &flakyChain{Reader: e.f.Chain}
@@ -62,20 +63,23 @@ func newEnv(t testing.TB) *env {
 		steps.ServeHTTP(w, r)
 	}))
 	t.Cleanup(e.v1.Close)
-	var err error
-	e.srv, err = leaderboard.New(leaderboard.Config{
+	cfg := leaderboard.Config{
 		Chain: e.chain, NetUID: lt.NetUID, Schedule: competition.LocalSchedule,
 		StepLogs: []string{e.f.StepLogPath}, Validators: []string{e.v1.URL}, Hub: hub,
 		DownloadFlags: "--chain.path " + e.f.ChainPath + " --netuid 9",
 		Now:           func() time.Time { return time.Date(2026, 12, 1, 13, 0, 0, 0, time.UTC) },
-	})
-	if err != nil {
+	}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	var err error
+	if e.srv, err = leaderboard.New(cfg); err != nil {
 		t.Fatal(err)
 	}
 	e.srv.Refresh(t.Context())
-	ts := httptest.NewServer(e.srv.Handler())
-	t.Cleanup(ts.Close)
-	e.url = ts.URL
+	e.ts = httptest.NewServer(e.srv.Handler())
+	t.Cleanup(e.ts.Close)
+	e.url = e.ts.URL
 	return e
 }
 

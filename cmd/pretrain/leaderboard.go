@@ -72,7 +72,10 @@ func (c *leaderboardCmd) screenshots(ctx context.Context, e *env, srv *leaderboa
 	srv.Refresh(ctx)
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
-	tab, cancel := screenshot.Start(ctx, browser)
+	tab, cancel, err := screenshot.Start(ctx, browser)
+	if err != nil {
+		return err
+	}
 	defer cancel()
 	files, err := screenshot.Capture(tab, ts.URL, srv.Board().Pages(), c.Screenshot)
 	for _, f := range files {

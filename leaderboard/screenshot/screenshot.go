@@ -39,9 +39,9 @@ const (
 )
 
 // Start launches one headless browser at execPath and returns a context for its first tab;
-// every chromedp action run with that context (or one derived with chromedp.NewContext) uses
-// the same browser. cancel closes the browser and waits for it to exit.
-func Start(ctx context.Context, execPath string) (tab context.Context, cancel context.CancelFunc) {
+// every chromedp action run with that context, or with a context derived from it (say with a
+// timeout), uses the same browser. cancel closes the browser and waits for it to exit.
+func Start(ctx context.Context, execPath string) (tab context.Context, cancel context.CancelFunc, err error) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(execPath),
 		// Containers run as root, where Chromium's sandbox cannot start.
@@ -51,7 +51,14 @@ func Start(ctx context.Context, execPath string) (tab context.Context, cancel co
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	tab, cancelTab := chromedp.NewContext(actx)
-	return tab, func() { cancelTab(); cancelAlloc() }
+	cancel = func() { cancelTab(); cancelAlloc() }
+	// The first action starts the browser and ties it to the context it runs with: run it
+	// here with tab itself, so that a derived context's end cannot close the browser.
+	if err := chromedp.Do(tab); err != nil {
+		cancel()
+		return nil, nil, fmt.Errorf("start %s: %w", execPath, err)
+	}
+	return tab, cancel, nil
 }
 
 // Capture loads baseURL+path for each path in tab, waits for the page's content, and writes
