@@ -43,7 +43,7 @@ func (b *StepLogBatch) skip(line int, err error) {
 // Consumed), because a writer may be half way through it. Only an error of r is returned.
 func ReadStepLog(r io.Reader, final bool) (StepLogBatch, error) {
 	var b StepLogBatch
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReader(r)
 	for line := 1; ; line++ {
 		raw, complete, n, err := readLine(br)
 		if err != nil && !errors.Is(err, io.EOF) {
