@@ -18,6 +18,9 @@ import (
 // browser for all of them) and checks what a visitor sees: the best uid and its loss, the
 // links, drawn charts, hostile strings shown as text, and the page updating in place.
 func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the browser test runs in the full suite, not in -short")
+	}
 	exe, err := screenshot.FindChromium()
 	if err != nil {
 		t.Skipf("skipping the browser tests: %v", err)

@@ -587,6 +587,11 @@ func TestAPI(t *testing.T) {
 			t.Errorf("GET %s = %d, want %d containing %q:\n%.300s", c.path, resp.StatusCode, c.status, c.contains, body)
 		}
 	}
+	for _, hub := range []string{"javascript:alert(1)", "huggingface.co", "http://"} {
+		if _, err := leaderboard.New(leaderboard.Config{Chain: e.chain, Schedule: competition.LocalSchedule, Hub: hub}); err == nil {
+			t.Errorf("New with hub %q succeeded", hub)
+		}
+	}
 	req, _ := http.NewRequest(http.MethodPost, e.url+"/api/board", nil)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST /api/board = %v, %v, want 405", resp.StatusCode, err)

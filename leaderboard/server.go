@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,6 +62,11 @@ func (c Config) Validate() error {
 		return errors.New("leaderboard config: no competition schedule")
 	case c.Refresh < 0 || c.Poll < 0 || c.MaxSteps < 0:
 		return errors.New("leaderboard config: negative interval or step bound")
+	}
+	if c.Hub != "" {
+		if u, err := url.Parse(c.Hub); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("leaderboard config: hub endpoint %q is not an http(s) URL", c.Hub)
+		}
 	}
 	return nil
 }

@@ -17,6 +17,9 @@ import (
 // TestLeaderboardScreenshot runs `pretrain leaderboard --screenshot DIR` on the recorded
 // fixture and checks that every page became a PNG of the browser's width.
 func TestLeaderboardScreenshot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the browser test runs in the full suite, not in -short")
+	}
 	if _, err := screenshot.FindChromium(); err != nil {
 		t.Skipf("skipping the browser test: %v", err)
 	}
