@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -595,5 +596,28 @@ func TestAPI(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, e.url+"/api/board", nil)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST /api/board = %v, %v, want 405", resp.StatusCode, err)
+	}
+}
+
+func TestRunServesAndStops(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- e.srv.Run(ctx, "127.0.0.1:0", func(a net.Addr) { addr <- a.String() })
+	}()
+	resp, err := http.Get("http://" + <-addr + "/competition/99")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `<tr data-uid="2"`) {
+		t.Errorf("GET /competition/99 from Run = %d", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run after cancel = %v, want nil", err)
 	}
 }
