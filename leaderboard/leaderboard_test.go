@@ -416,6 +416,11 @@ func TestBoardStatuses(t *testing.T) {
 	if want := "pretrain download 2 ./uid-2 --chain.path " + e.f.ChainPath + " --netuid 9"; rep.Download != want {
 		t.Errorf("download = %q, want %q", rep.Download, want)
 	}
+	for _, uid := range []chain.UID{lt.V0, lt.Garbage} {
+		if rep, _ := b.UID(uid); rep.Download != "" {
+			t.Errorf("uid %d without a model has download command %q", uid, rep.Download)
+		}
+	}
 }
 
 func TestHostileStringsAreEscaped(t *testing.T) {

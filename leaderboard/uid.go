@@ -17,7 +17,8 @@ type UIDReport struct {
 	// Commits are the distinct models validators' steps scored under this uid, oldest first.
 	Commits []CommitSeen `json:"commits"`
 	Scores  []Score      `json:"scores"`
-	// Download is the command that fetches the uid's current model.
+	// Download is the command that fetches the uid's current model ("" without a valid
+	// commitment).
 	Download string `json:"download_command"`
 }
 
@@ -58,6 +59,8 @@ func (b *Board) UID(uid chain.UID) (*UIDReport, bool) {
 			c.BestLoss = s.Loss
 		}
 	}
-	r.Download = strings.TrimSpace(fmt.Sprintf("pretrain download %d ./uid-%d %s", uid, uid, b.downloadFlags))
+	if r.Model != nil && r.Model.Repo != "" {
+		r.Download = strings.TrimSpace(fmt.Sprintf("pretrain download %d ./uid-%d %s", uid, uid, b.downloadFlags))
+	}
 	return r, true
 }
