@@ -159,7 +159,10 @@ func (s *Server) Refresh(ctx context.Context) {
 			s.log.Warn("read step log", "source", s.sources[i].name(), "err", errs[i])
 			continue
 		}
-		s.steps.add(b.Records)
+		if dropped := s.steps.add(b.Records); dropped > 0 {
+			b.Skipped += dropped
+			b.Warnings = append(b.Warnings, fmt.Sprintf("%d records of validators beyond the first %d dropped", dropped, maxStepValidators))
+		}
 		st.Records += len(b.Records)
 		if b.Skipped > 0 {
 			st.Skipped += b.Skipped

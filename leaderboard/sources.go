@@ -206,19 +206,29 @@ func (s *SourceStatus) record(now time.Time, err error) {
 // Stale reports whether the source's last attempt failed or has never been made.
 func (s SourceStatus) Stale() bool { return !s.OK }
 
+// maxStepValidators bounds how many validators' records the store keeps (a subnet has at
+// most 256 uids), so that a source inventing hotkeys cannot grow it without end.
+const maxStepValidators = 256
+
 // stepStore holds the step records of every source, deduplicated by (validator, step) and
-// bounded per validator.
+// bounded per validator and in validators.
 type stepStore struct {
 	max     int
 	byValid map[string][]validator.StepRecord // sorted by step
 }
 
-func (st *stepStore) add(recs []validator.StepRecord) {
+// add stores recs and returns how many it dropped because the store already holds
+// maxStepValidators other validators.
+func (st *stepStore) add(recs []validator.StepRecord) (dropped int) {
 	if st.byValid == nil {
 		st.byValid = map[string][]validator.StepRecord{}
 	}
 	for _, r := range recs {
-		list := st.byValid[r.ValidatorHotkey]
+		list, known := st.byValid[r.ValidatorHotkey]
+		if !known && len(st.byValid) >= maxStepValidators {
+			dropped++
+			continue
+		}
 		i := len(list)
 		for i > 0 && list[i-1].Step >= r.Step {
 			i--
@@ -235,6 +245,7 @@ func (st *stepStore) add(recs []validator.StepRecord) {
 		}
 		st.byValid[r.ValidatorHotkey] = list
 	}
+	return dropped
 }
 
 // all returns every record, grouped by validator hotkey in sorted order.

@@ -2,6 +2,7 @@ package leaderboard
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -79,6 +80,17 @@ func TestStepStore(t *testing.T) {
 	// "a" keeps its last three steps in order, step 2 as re-sent; then "b".
 	if want := "a29 a31 a41 b51"; strings.Join(got, " ") != want {
 		t.Errorf("store = %v, want %s", got, want)
+	}
+	// New validators beyond the bound are dropped; known ones still get records.
+	var many []validator.StepRecord
+	for i := range maxStepValidators {
+		many = append(many, rec(fmt.Sprint("v", i), 1, 1))
+	}
+	if dropped := st.add(many); dropped != 2 {
+		t.Errorf("adding %d validators to a store of 2 dropped %d, want 2", maxStepValidators, dropped)
+	}
+	if dropped := st.add([]validator.StepRecord{rec("a", 7, 1)}); dropped != 0 || len(st.byValid) != maxStepValidators {
+		t.Errorf("a known validator's record dropped %d; store holds %d validators", dropped, len(st.byValid))
 	}
 }
 
