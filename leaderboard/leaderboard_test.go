@@ -197,6 +197,11 @@ func TestEveryNumberMatchesItsSource(t *testing.T) {
 			pageUID, _ = strconv.Atoi(s)
 		}
 		for n := range doc.Descendants() {
+			if n.Type == html.ElementNode && n.Data == "title" && n.Parent.Data == "circle" {
+				checkPointTitle(t, path, textOf(n), e.f.Steps)
+				checked["chart_point"]++
+				continue
+			}
 			kind := attr(n, "data-k")
 			if n.Type != html.ElementNode || kind == "" {
 				continue
@@ -301,13 +306,36 @@ func TestEveryNumberMatchesItsSource(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range []string{"block", "reward_share", "commit_block", "epsilon", "loss", "dataset_loss", "win_rate",
+	for _, k := range []string{"chart_point", "block", "reward_share", "commit_block", "epsilon", "loss", "dataset_loss", "win_rate",
 		"incentive", "emission", "weight", "stake", "vtrust", "last_update", "cosine", "score_loss", "score_win_rate", "score_weight", "best_loss"} {
 		if checked[k] == 0 {
 			t.Errorf("no %s cell was checked", k)
 		}
 	}
 	t.Logf("checked %v", checked)
+}
+
+// checkPointTitle checks a chart point's tooltip ("uid U, step S of V, block B: loss L")
+// against the step record it names.
+func checkPointTitle(t *testing.T, path, title string, steps []validator.StepRecord) {
+	t.Helper()
+	var uid, step, block int
+	var validatorKey, loss string
+	if _, err := fmt.Sscanf(title, "uid %d, step %d of %s block %d: loss %s", &uid, &step, &validatorKey, &block, &loss); err != nil {
+		t.Errorf("%s: chart point %q: %v", path, title, err)
+		return
+	}
+	prefix, _, _ := strings.Cut(strings.TrimSuffix(validatorKey, ","), "…")
+	for _, r := range steps {
+		d, ok := r.UIDData[strconv.Itoa(uid)]
+		if ok && r.Step == int64(step) && int(r.Block) == block && strings.HasPrefix(r.ValidatorHotkey, prefix) {
+			if d.AverageLoss == nil || !shownAs(loss, *d.AverageLoss) {
+				t.Errorf("%s: chart point %q, but the step's loss is %v", path, title, d.AverageLoss)
+			}
+			return
+		}
+	}
+	t.Errorf("%s: chart point %q names no step record", path, title)
 }
 
 func parse(t testing.TB, s string) float64 {

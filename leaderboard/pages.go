@@ -343,7 +343,7 @@ func charts(page string, d pageData) []*Chart {
 	case "competition":
 		return []*Chart{bestChart(d.Competition), topChart(d.Competition)}
 	case "uid":
-		return []*Chart{byValidatorChart(fmt.Sprintf("uid %d: loss over time", d.UID.UID), d.UID.Scores)}
+		return []*Chart{byValidatorChart(fmt.Sprintf("uid %d: loss over time", d.UID.UID), d.UID.UID, d.UID.Scores)}
 	}
 	return nil
 }
@@ -352,11 +352,11 @@ func bestChart(c *Competition) *Chart {
 	if c.Best == nil {
 		return lineChart(c.Name+": best model's loss", "block", "loss", "no model evaluated yet", nil)
 	}
-	return byValidatorChart(fmt.Sprintf("%s: best model (uid %d), loss over time", c.Name, *c.Best), c.Top[0].Scores)
+	return byValidatorChart(fmt.Sprintf("%s: best model (uid %d), loss over time", c.Name, *c.Best), *c.Best, c.Top[0].Scores)
 }
 
 // byValidatorChart draws one line per validator through a uid's scored steps.
-func byValidatorChart(title string, scores []Score) *Chart {
+func byValidatorChart(title string, uid chain.UID, scores []Score) *Chart {
 	var series []chartSeries
 	index := map[string]int{}
 	for _, s := range scores {
@@ -373,8 +373,7 @@ func byValidatorChart(title string, scores []Score) *Chart {
 			}
 			series = append(series, chartSeries{Name: name})
 		}
-		series[i].Points = append(series[i].Points, chartPoint{float64(s.Block), *s.Loss,
-			fmt.Sprintf("block %d, step %d: loss %s", s.Block, s.Step, formatNum(*s.Loss, 4))})
+		series[i].Points = append(series[i].Points, chartPoint{float64(s.Block), *s.Loss, pointTitle(uid, s)})
 	}
 	return lineChart(title, "block", "loss", "no scored steps yet", series)
 }
@@ -386,11 +385,15 @@ func topChart(c *Competition) *Chart {
 		cs := chartSeries{Name: fmt.Sprintf("uid %d", t.UID)}
 		for _, s := range t.Scores {
 			if s.Loss != nil {
-				cs.Points = append(cs.Points, chartPoint{float64(s.Block), *s.Loss,
-					fmt.Sprintf("uid %d, block %d: loss %s", t.UID, s.Block, formatNum(*s.Loss, 4))})
+				cs.Points = append(cs.Points, chartPoint{float64(s.Block), *s.Loss, pointTitle(t.UID, s)})
 			}
 		}
 		series = append(series, cs)
 	}
 	return lineChart(c.Name+": top models' loss over time", "block", "loss", "no model evaluated yet", series)
+}
+
+// pointTitle is a chart point's tooltip: whose score, from which step, and the loss.
+func pointTitle(uid chain.UID, s Score) string {
+	return fmt.Sprintf("uid %d, step %d of %s, block %d: loss %s", uid, s.Step, shortKey(s.Validator), s.Block, formatNum(*s.Loss, 4))
 }
