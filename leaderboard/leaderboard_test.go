@@ -329,8 +329,10 @@ func checkPointTitle(t *testing.T, path, title string, steps []validator.StepRec
 	for _, r := range steps {
 		d, ok := r.UIDData[strconv.Itoa(uid)]
 		if ok && r.Step == int64(step) && int(r.Block) == block && strings.HasPrefix(r.ValidatorHotkey, prefix) {
-			if d.AverageLoss == nil || !shownAs(loss, *d.AverageLoss) {
-				t.Errorf("%s: chart point %q, but the step's loss is %v", path, title, d.AverageLoss)
+			if d.AverageLoss == nil {
+				t.Errorf("%s: chart point %q for a step that has no loss", path, title)
+			} else if !shownAs(loss, *d.AverageLoss) {
+				t.Errorf("%s: chart point %q, but the step's loss is %v", path, title, *d.AverageLoss)
 			}
 			return
 		}
