@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -59,9 +58,9 @@ type Board struct {
 	Agreement Agreement   `json:"agreement"`
 
 	models        map[chain.UID]*Model
+	index         scoreIndex
 	meta          *chain.Metagraph
 	hub           string
-	steps         []validator.StepRecord
 	downloadFlags string
 }
 
@@ -94,17 +93,17 @@ type Model struct {
 	CommitBlock   chain.Block    `json:"commit_block"`
 	// EpsilonAdv is the competition's epsilon at the board's block for this commit block
 	// (null where the competition is not scheduled).
-	EpsilonAdv  *float64            `json:"epsilon_advantage_now"`
-	Loss        *float64            `json:"loss"` // the latest step's average loss of this commit
-	DatasetLoss map[string]*float64 `json:"dataset_loss,omitempty"`
-	WinRate     *float64            `json:"win_rate"`
-	WinTotal    *int                `json:"win_total"`
-	ScoredBy    *StepRef            `json:"scored_by,omitempty"` // the step Loss comes from
-	Weights     []ValidatorWeight   `json:"validator_weights"`   // one per Board.Validators entry
-	Incentive   float64             `json:"incentive"`
-	Emission    float64             `json:"emission"`
-	Status      string              `json:"status"`
-	Reason      string              `json:"reason,omitempty"`
+	EpsilonAdv  *float64                        `json:"epsilon_advantage_now"`
+	Loss        *float64                        `json:"loss"`                   // the latest step's average loss of this commit
+	DatasetLoss map[string]validator.LossRecord `json:"dataset_perf,omitempty"` // the step's per-dataset losses
+	WinRate     *float64                        `json:"win_rate"`
+	WinTotal    *int                            `json:"win_total"`
+	ScoredBy    *StepRef                        `json:"scored_by,omitempty"` // the step Loss comes from
+	Weights     []ValidatorWeight               `json:"validator_weights"`   // one per Board.Validators entry
+	Incentive   float64                         `json:"incentive"`
+	Emission    float64                         `json:"emission"`
+	Status      string                          `json:"status"`
+	Reason      string                          `json:"reason,omitempty"`
 }
 
 // StepRef names one validator step.
@@ -161,19 +160,19 @@ type UIDScores struct {
 // Score is one step's result for one uid.
 type Score struct {
 	StepRef
-	Repo        string              `json:"repo"`
-	Commit      string              `json:"commit,omitempty"`
-	Loss        *float64            `json:"loss"` // null: the model failed (see Reason)
-	DatasetLoss map[string]*float64 `json:"dataset_loss,omitempty"`
-	WinRate     float64             `json:"win_rate"`
-	WinTotal    int                 `json:"win_total"`
-	Weight      float32             `json:"weight"` // the step's softmax weight
-	Reason      string              `json:"reason,omitempty"`
+	Repo        string                          `json:"repo"`
+	Commit      string                          `json:"commit,omitempty"`
+	Loss        *float64                        `json:"loss"` // null: the model failed (see Reason)
+	DatasetLoss map[string]validator.LossRecord `json:"dataset_perf,omitempty"`
+	WinRate     float64                         `json:"win_rate"`
+	WinTotal    int                             `json:"win_total"`
+	Weight      float32                         `json:"weight"` // the step's softmax weight
+	Reason      string                          `json:"reason,omitempty"`
 }
 
 // Build computes the board. It is pure: the same inputs give the same board.
 func Build(in Inputs) *Board {
-	b := &Board{NetUID: in.NetUID, Updated: in.Now, Sources: in.Sources, steps: in.Steps,
+	b := &Board{NetUID: in.NetUID, Updated: in.Now, Sources: in.Sources,
 		models: map[chain.UID]*Model{}, hub: in.Hub, downloadFlags: in.DownloadFlags}
 	for _, s := range in.Sources {
 		b.Stale = b.Stale || s.Stale()
@@ -184,6 +183,7 @@ func Build(in Inputs) *Board {
 	}
 	m := snap.Metagraph
 	b.Block, b.meta = snap.Block, m
+	b.index = indexScores(in.Steps, m)
 	b.Validators = validators(m)
 	comps := map[competition.ID]*Competition{}
 	active, _ := in.Schedule.At(snap.Block) // before the first stage nothing is active
@@ -213,11 +213,12 @@ func Build(in Inputs) *Board {
 	for _, comp := range b.Competitions {
 		b.rank(comp)
 	}
+	latest, top := latestSteps(in.Steps, m)
 	for _, v := range b.Validators {
 		for _, uid := range b.TopUIDs {
 			v.TopWeights = append(v.TopWeights, UIDWeight{uid, share(v.row, uid)})
 		}
-		v.LatestStep, v.TopUID = latestStep(in.Steps, v.Hotkey, m)
+		v.LatestStep, v.TopUID = latest[v.Hotkey], top[v.Hotkey]
 	}
 	b.Agreement = agreement(b.Validators)
 	return b
@@ -254,7 +255,7 @@ func (b *Board) model(in Inputs, uid chain.UID, c chain.Commitment, active []com
 		model.Status, model.Reason = StatusRejected, "not evaluated here: "+comp.Unsupported
 		return model
 	}
-	scores := uidScores(in.Steps, uid, model.Hotkey, m)
+	scores := b.index.scores(uid, model.Hotkey)
 	for k := len(scores) - 1; k >= 0; k-- {
 		s := scores[k]
 		if s.Repo != model.Repo || (s.Commit != "" && s.Commit != model.Commit) {
@@ -311,7 +312,7 @@ func (b *Board) rank(comp *Competition) {
 				uid := m.UID
 				comp.Best = &uid
 			}
-			comp.Top = append(comp.Top, UIDScores{m.UID, uidScores(b.steps, m.UID, m.Hotkey, b.meta)})
+			comp.Top = append(comp.Top, UIDScores{m.UID, b.index.scores(m.UID, m.Hotkey)})
 		}
 		if i < 3 {
 			b.TopUIDs = append(b.TopUIDs, m.UID)
@@ -360,28 +361,35 @@ func share(row []chain.WeightEntry, uid chain.UID) float64 {
 func agreement(vs []*Validator) Agreement {
 	var a Agreement
 	var rows [][]chain.WeightEntry
+	var dense []map[chain.UID]float64
 	for _, v := range vs {
 		if len(v.row) > 0 {
 			a.Validators = append(a.Validators, v.UID)
 			rows = append(rows, v.row)
+			dense = append(dense, rowMap(v.row))
 		}
 	}
 	for i := range rows {
 		line := make([]*float64, len(rows))
 		for j := range rows {
-			line[j] = cosine(rows[i], rows[j])
+			line[j] = cosine(rows[i], rows[j], dense[j])
 		}
 		a.Cosine = append(a.Cosine, line)
 	}
 	return a
 }
 
-// cosine is x·y/(|x||y|) over uids, summed in row order so that the result is repeatable.
-func cosine(x, y []chain.WeightEntry) *float64 {
-	ym := map[chain.UID]float64{}
-	for _, e := range y {
-		ym[e.UID] += float64(e.Weight)
+func rowMap(row []chain.WeightEntry) map[chain.UID]float64 {
+	m := make(map[chain.UID]float64, len(row))
+	for _, e := range row {
+		m[e.UID] += float64(e.Weight)
 	}
+	return m
+}
+
+// cosine is x·y/(|x||y|) over uids (ym is y by uid), summed in row order so that the result
+// is repeatable.
+func cosine(x, y []chain.WeightEntry, ym map[chain.UID]float64) *float64 {
 	var dot, nx, ny float64
 	for _, e := range x {
 		dot += float64(e.Weight) * ym[e.UID]
@@ -397,73 +405,94 @@ func cosine(x, y []chain.WeightEntry) *float64 {
 	return &c
 }
 
-// validatorUID is hotkey's uid in m, or the record's own claim when m is nil or lacks it.
-func validatorUID(m *chain.Metagraph, r *validator.StepRecord) *chain.UID {
+// scoreIndex holds every step's result per uid, oldest first (by block, then time, then
+// validator, then step), built once per board.
+type scoreIndex map[chain.UID][]indexedScore
+
+type indexedScore struct {
+	Score
+	hotkey string // the hotkey the uid had when scored ("" if the record does not say)
+}
+
+// indexScores indexes steps by uid. A validator's uid is its hotkey's uid in m, or the
+// record's own claim when m lacks the hotkey.
+func indexScores(steps []validator.StepRecord, m *chain.Metagraph) scoreIndex {
+	uidOf := map[string]chain.UID{}
 	if m != nil {
-		if i := slices.Index(m.Hotkeys, r.ValidatorHotkey); i >= 0 {
-			uid := chain.UID(i)
-			return &uid
+		for uid, h := range m.Hotkeys {
+			uidOf[h] = chain.UID(uid)
 		}
 	}
-	return r.ValidatorUID
-}
-
-func stepRef(m *chain.Metagraph, r *validator.StepRecord) StepRef {
-	return StepRef{Validator: r.ValidatorHotkey, ValidatorUID: validatorUID(m, r), Step: r.Step, Block: r.Block, Time: r.Timestamp}
-}
-
-// uidScores are uid's results in every step, oldest first (by block, then time, then
-// validator). Records that scored another hotkey under this uid (before a re-registration) are
-// left out.
-func uidScores(steps []validator.StepRecord, uid chain.UID, hotkey string, m *chain.Metagraph) []Score {
-	var out []Score
-	key := strconv.Itoa(int(uid))
+	idx := scoreIndex{}
 	for i := range steps {
 		r := &steps[i]
-		d, ok := r.UIDData[key]
-		if !ok || (d.Hotkey != "" && d.Hotkey != hotkey) {
-			continue
+		ref := stepRef(r, uidOf)
+		for _, d := range r.UIDData {
+			idx[d.UID] = append(idx[d.UID], indexedScore{Score{StepRef: ref, Repo: d.HF, Commit: d.Commit,
+				Loss: d.AverageLoss, DatasetLoss: d.DatasetPerf, WinRate: d.WinRate, WinTotal: d.WinTotal,
+				Weight: d.Weight, Reason: d.Reason}, d.Hotkey})
 		}
-		s := Score{StepRef: stepRef(m, r), Repo: d.HF, Commit: d.Commit, Loss: d.AverageLoss,
-			WinRate: d.WinRate, WinTotal: d.WinTotal, Weight: d.Weight, Reason: d.Reason}
-		if len(d.DatasetPerf) > 0 {
-			s.DatasetLoss = map[string]*float64{}
-			for name, l := range d.DatasetPerf {
-				s.DatasetLoss[name] = l.AverageLoss
-			}
-		}
-		out = append(out, s)
 	}
-	slices.SortStableFunc(out, func(x, y Score) int {
-		return cmp.Or(cmp.Compare(x.Block, y.Block), x.Time.Compare(y.Time),
-			cmp.Compare(x.Validator, y.Validator), cmp.Compare(x.Step, y.Step))
-	})
+	for _, list := range idx {
+		slices.SortStableFunc(list, func(x, y indexedScore) int {
+			return cmp.Or(cmp.Compare(x.Block, y.Block), x.Time.Compare(y.Time),
+				cmp.Compare(x.Validator, y.Validator), cmp.Compare(x.Step, y.Step))
+		})
+	}
+	return idx
+}
+
+func stepRef(r *validator.StepRecord, uidOf map[string]chain.UID) StepRef {
+	ref := StepRef{Validator: r.ValidatorHotkey, ValidatorUID: r.ValidatorUID, Step: r.Step, Block: r.Block, Time: r.Timestamp}
+	if uid, ok := uidOf[r.ValidatorHotkey]; ok {
+		ref.ValidatorUID = &uid
+	}
+	return ref
+}
+
+// scores are uid's results, oldest first. Results the uid got under another hotkey (before a
+// re-registration) are left out.
+func (idx scoreIndex) scores(uid chain.UID, hotkey string) []Score {
+	var out []Score
+	for _, s := range idx[uid] {
+		if s.hotkey == "" || s.hotkey == hotkey {
+			out = append(out, s.Score)
+		}
+	}
 	return out
 }
 
-// latestStep is hotkey's newest step record and the top uid of its latest step per
-// competition.
-func latestStep(steps []validator.StepRecord, hotkey string, m *chain.Metagraph) (*StepRef, map[string]*uint16) {
-	var latest *StepRef
-	top := map[string]*uint16{}
+// latestSteps returns each validator's newest step record and, per competition, the top uid
+// of its newest step of that competition.
+func latestSteps(steps []validator.StepRecord, m *chain.Metagraph) (map[string]*StepRef, map[string]map[string]*uint16) {
+	uidOf := map[string]chain.UID{}
+	for uid, h := range m.Hotkeys {
+		uidOf[h] = chain.UID(uid)
+	}
+	latest := map[string]*StepRef{}
+	top := map[string]map[string]*uint16{}
+	topStep := map[string]int64{}
 	for i := range steps {
 		r := &steps[i]
-		if r.ValidatorHotkey != hotkey {
+		if l := latest[r.ValidatorHotkey]; l == nil || r.Step > l.Step {
+			ref := stepRef(r, uidOf)
+			latest[r.ValidatorHotkey] = &ref
+		}
+		comp := r.CompetitionID.String()
+		key := r.ValidatorHotkey + "\x00" + comp
+		if last, seen := topStep[key]; seen && last > r.Step {
 			continue
 		}
-		if latest == nil || r.Step > latest.Step {
-			ref := stepRef(m, r)
-			latest = &ref
+		topStep[key] = r.Step
+		if top[r.ValidatorHotkey] == nil {
+			top[r.ValidatorHotkey] = map[string]*uint16{}
 		}
 		var u *uint16
 		if r.TopUID != nil {
 			v := uint16(*r.TopUID)
 			u = &v
 		}
-		top[r.CompetitionID.String()] = u
-	}
-	if latest == nil {
-		return nil, nil
+		top[r.ValidatorHotkey][comp] = u
 	}
 	return latest, top
 }

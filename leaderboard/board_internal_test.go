@@ -29,7 +29,7 @@ func TestCosine(t *testing.T) {
 		{"an all-zero row", row(1, 0), row(1, 5), math.NaN()},
 		{"an empty row", nil, row(1, 5), math.NaN()},
 	} {
-		got := cosine(c.x, c.y)
+		got := cosine(c.x, c.y, rowMap(c.y))
 		switch {
 		case math.IsNaN(c.want) && got != nil:
 			t.Errorf("%s: cosine = %v, want undefined", c.name, *got)

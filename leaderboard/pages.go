@@ -18,6 +18,7 @@ import (
 
 	"github.com/pretrain/pretrain/chain"
 	"github.com/pretrain/pretrain/competition"
+	"github.com/pretrain/pretrain/validator"
 )
 
 //go:embed templates static
@@ -25,6 +26,10 @@ var assets embed.FS
 
 // pageNames are the page templates; each defines "title" and "content" for layout.html.
 var pageNames = []string{"index", "competition", "validators", "uid", "notfound"}
+
+// maxScoreRows bounds the scores table of a uid's page to the newest rows; the JSON API has
+// them all.
+const maxScoreRows = 200
 
 // maxValidatorColumns bounds the per-validator weight columns of a competition's table (the
 // validators with the most stake); the JSON API has them all.
@@ -74,7 +79,8 @@ func newPages() (*pages, error) {
 		"cosine":      func(a Agreement, i, j int) *float64 { return a.Cosine[i][j] },
 		"cols":        func(ws []ValidatorWeight) []ValidatorWeight { return ws[:min(len(ws), maxValidatorColumns)] },
 		"vcols":       func(vs []*Validator) []*Validator { return vs[:min(len(vs), maxValidatorColumns)] },
-		"dsloss":      func(m map[string]*float64, name string) *float64 { return m[name] },
+		"newest":      func(s []Score) []Score { return s[max(0, len(s)-maxScoreRows):] },
+		"dsloss":      func(m map[string]validator.LossRecord, name string) *float64 { return m[name].AverageLoss },
 		"bestModel": func(c *Competition) *Model {
 			if c.Best == nil || len(c.Models) == 0 {
 				return nil

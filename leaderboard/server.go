@@ -42,7 +42,8 @@ type Config struct {
 	Refresh time.Duration
 	// Poll is how often the pages' script asks for a newer copy of the page (default 15 s).
 	Poll time.Duration
-	// MaxSteps bounds the step records kept per validator (default 2000).
+	// MaxSteps bounds the step records kept per validator (default 500: days of mainnet
+	// steps; ten validators' 500 steps of 30 uids take about 80 MiB, BenchmarkBuild).
 	MaxSteps int
 	// HTTPClient fetches step logs (default: a client with a 30 s timeout).
 	HTTPClient *http.Client
@@ -95,7 +96,7 @@ func New(cfg Config) (*Server, error) {
 	cfg.Hub = cmp.Or(cfg.Hub, "https://huggingface.co")
 	cfg.Refresh = cmp.Or(cfg.Refresh, 30*time.Second)
 	cfg.Poll = cmp.Or(cfg.Poll, 15*time.Second)
-	cfg.MaxSteps = cmp.Or(cfg.MaxSteps, 2000)
+	cfg.MaxSteps = cmp.Or(cfg.MaxSteps, 500)
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}

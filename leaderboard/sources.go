@@ -206,9 +206,9 @@ func (s *SourceStatus) record(now time.Time, err error) {
 // Stale reports whether the source's last attempt failed or has never been made.
 func (s SourceStatus) Stale() bool { return !s.OK }
 
-// maxStepValidators bounds how many validators' records the store keeps (a subnet has at
-// most 256 uids), so that a source inventing hotkeys cannot grow it without end.
-const maxStepValidators = 256
+// maxStepValidators bounds how many validators' records the store keeps (a subnet has 64
+// validator permits), so that a source inventing hotkeys cannot grow it without end.
+const maxStepValidators = 64
 
 // stepStore holds the step records of every source, deduplicated by (validator, step) and
 // bounded per validator and in validators.
@@ -229,6 +229,7 @@ func (st *stepStore) add(recs []validator.StepRecord) (dropped int) {
 			dropped++
 			continue
 		}
+		r = slim(r)
 		i := len(list)
 		for i > 0 && list[i-1].Step >= r.Step {
 			i--
@@ -255,4 +256,17 @@ func (st *stepStore) all() []validator.StepRecord {
 		out = append(out, st.byValid[k]...)
 	}
 	return out
+}
+
+// slim drops what the board never shows (pages, tasks, task scores, timings, subnet
+// weights), so that the store's memory is the uid results it serves.
+func slim(r validator.StepRecord) validator.StepRecord {
+	r.Pages, r.Tasks, r.SubnetWeights, r.Timings, r.Seed = nil, nil, nil, validator.StepTimings{}, ""
+	data := make(map[string]validator.UIDRec, len(r.UIDData))
+	for k, d := range r.UIDData {
+		d.Tasks, d.SecureHash = nil, ""
+		data[k] = d
+	}
+	r.UIDData = data
+	return r
 }

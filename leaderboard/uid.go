@@ -39,7 +39,7 @@ func (b *Board) UID(uid chain.UID) (*UIDReport, bool) {
 		return nil, false
 	}
 	r := &UIDReport{UID: uid, Hotkey: b.meta.Hotkeys[uid], Model: b.models[uid]}
-	r.Scores = uidScores(b.steps, uid, r.Hotkey, b.meta)
+	r.Scores = b.index.scores(uid, r.Hotkey)
 	index := map[string]int{}
 	for _, s := range r.Scores {
 		key := s.Repo + "@" + s.Commit
