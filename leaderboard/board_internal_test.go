@@ -95,6 +95,9 @@ func TestThin(t *testing.T) {
 	for i := range p {
 		p[i].X = float64(i)
 	}
+	if c := lineChart("t", "x", "y", "", []chartSeries{{Points: p}}); len(c.Series[0].Dots) != 0 || strings.Count(c.Series[0].Points, ",") != maxChartPoints {
+		t.Errorf("a 1000-point series: %d dots and %d line points, want none and %d", len(c.Series[0].Dots), strings.Count(c.Series[0].Points, ","), maxChartPoints)
+	}
 	got := thin(p)
 	if len(got) != maxChartPoints || got[0].X != 0 || got[len(got)-1].X != 999 {
 		t.Errorf("thin(1000 points) = %d points from %v to %v, want %d from 0 to 999", len(got), got[0].X, got[len(got)-1].X, maxChartPoints)

@@ -53,8 +53,12 @@ type chartSeries struct {
 }
 
 // maxChartPoints bounds the points drawn per series; longer histories are thinned evenly,
-// always keeping the last point.
-const maxChartPoints = 300
+// always keeping the last point. Series of more than maxDots points are drawn as lines only,
+// without a marker (and tooltip) per point, to keep pages small.
+const (
+	maxChartPoints = 300
+	maxDots        = 60
+)
 
 var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"}
 
@@ -85,10 +89,13 @@ func lineChart(title, xLabel, yLabel, empty string, series []chartSeries) *Chart
 	for i, s := range series {
 		out := Series{Name: s.Name, Color: palette[i%len(palette)]}
 		var pts []string
-		for _, p := range thin(s.Points) {
+		points := thin(s.Points)
+		for _, p := range points {
 			x, y := round2(sx(p.X)), round2(sy(p.Y))
 			pts = append(pts, strconv.FormatFloat(x, 'f', -1, 64)+","+strconv.FormatFloat(y, 'f', -1, 64))
-			out.Dots = append(out.Dots, Dot{x, y, p.Title})
+			if len(points) <= maxDots {
+				out.Dots = append(out.Dots, Dot{x, y, p.Title})
+			}
 		}
 		out.Points = strings.Join(pts, " ")
 		c.Series = append(c.Series, out)
