@@ -181,7 +181,23 @@ func (s *Server) Handler() http.Handler {
 		}
 		s.notFound(w, r)
 	})
-	return mux
+	return withDeadlines(mux)
+}
+
+// responseTimeout bounds reading a request and writing its response on one connection, which
+// internal/httpserve leaves open (other servers stream large files): a client that reads
+// slowly cannot hold a connection for longer.
+const responseTimeout = 30 * time.Second
+
+func withDeadlines(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		deadline := time.Now().Add(responseTimeout)
+		// Recorders in tests do not support deadlines; a real connection does.
+		_ = rc.SetReadDeadline(deadline)
+		_ = rc.SetWriteDeadline(deadline)
+		h.ServeHTTP(w, r)
+	})
 }
 
 // pageData is what a page template receives.
