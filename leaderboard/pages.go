@@ -80,6 +80,8 @@ func newPages() (*pages, error) {
 		"cols":        func(ws []ValidatorWeight) []ValidatorWeight { return ws[:min(len(ws), maxValidatorColumns)] },
 		"vcols":       func(vs []*Validator) []*Validator { return vs[:min(len(vs), maxValidatorColumns)] },
 		"newest":      func(s []Score) []Score { return s[max(0, len(s)-maxScoreRows):] },
+		"maxRows":     func() int { return maxScoreRows },
+		"maxCols":     func() int { return maxValidatorColumns },
 		"dsloss":      func(m map[string]validator.LossRecord, name string) *float64 { return m[name].AverageLoss },
 		"bestModel": func(c *Competition) *Model {
 			if c.Best == nil || len(c.Models) == 0 {
