@@ -1,6 +1,7 @@
 package leaderboard
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -105,6 +106,23 @@ func TestThin(t *testing.T) {
 	for i := 1; i < len(got); i++ {
 		if got[i].X <= got[i-1].X {
 			t.Fatalf("thinned points out of order at %d", i)
+		}
+	}
+}
+
+// TestLineChartExtremes: losses a hostile step log may carry still lay out, without hanging
+// on ticks or panicking.
+func TestLineChartExtremes(t *testing.T) {
+	for _, ys := range [][]float64{{-1e308, 1e308}, {1e308, 1e308}, {0, 5e-324}, {-math.MaxFloat64, 0}} {
+		c := lineChart("t", "x", "y", "", []chartSeries{{Points: []chartPoint{{X: 0, Y: ys[0]}, {X: math.MaxInt64, Y: ys[1]}}}})
+		if c.Empty != "" {
+			continue // said instead of drawn
+		}
+		if len(c.XTicks) > 12 || len(c.YTicks) > 12 || len(c.Series[0].Dots) != 2 {
+			t.Errorf("losses %v: %d x ticks, %d y ticks, %d dots", ys, len(c.XTicks), len(c.YTicks), len(c.Series[0].Dots))
+		}
+		if strings.Contains(fmt.Sprint(c), "NaN") || strings.Contains(fmt.Sprint(c), "Inf") {
+			t.Errorf("losses %v: the layout has NaN or Inf: %+v", ys, c)
 		}
 	}
 }

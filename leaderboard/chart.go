@@ -84,6 +84,10 @@ func lineChart(title, xLabel, yLabel, empty string, series []chartSeries) *Chart
 		pad = math.Max(math.Abs(maxY)*0.01, 1e-3)
 	}
 	minY, maxY = minY-pad, maxY+pad
+	if math.IsInf(maxY-minY, 0) || math.IsInf(maxX-minX, 0) {
+		c.Empty = "the values are too far apart to draw"
+		return c
+	}
 	sx := func(x float64) float64 { return c.Left + (x-minX)/(maxX-minX)*(c.Right-c.Left) }
 	sy := func(y float64) float64 { return c.Bottom - (y-minY)/(maxY-minY)*(c.Bottom-c.Top) }
 	for i, s := range series {

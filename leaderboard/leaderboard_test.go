@@ -656,3 +656,39 @@ func TestRunServesAndStops(t *testing.T) {
 		t.Errorf("Run after cancel = %v, want nil", err)
 	}
 }
+
+// TestHostileStepLog feeds a step record from an unknown validator whose hotkey, repo and
+// reason are markup and that scores a uid the subnet does not have: the pages stay whole and
+// escaped, and the unknown uid is ignored.
+func TestHostileStepLog(t *testing.T) {
+	e := newEnv(t)
+	line := fmt.Sprintf(`{"version":1,"step":1,"timestamp":"2026-12-01T12:40:00Z","validator_hotkey":"<img src=x onerror=alert(5)>","block":32,"competition_id":99,`+
+		`"top_uid":60000,"uid_data":{"2":{"uid":2,"hotkey":%q,"hf":"<script>alert(6)</script>","average_loss":1e308,"reason":"<img src=y>"},`+
+		`"60000":{"uid":60000,"hf":"x/y","average_loss":1}}}`+"\n", e.f.Hotkeys[lt.Best])
+	fh, err := os.OpenFile(e.f.StepLogPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fh.WriteString(line)
+	fh.Close()
+	e.srv.Refresh(t.Context())
+	if s := e.srv.Board().Sources[1]; s.Records != 4 {
+		t.Fatalf("the hostile record was not read: %+v", s)
+	}
+	for _, path := range append(pagePaths(), "/api/board", "/api/uid/2", "/uid/60000") {
+		resp, body := e.get(t, path)
+		want := http.StatusOK
+		if path == "/uid/60000" {
+			want = http.StatusNotFound
+		}
+		if resp.StatusCode != want {
+			t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, want)
+		}
+		if strings.Contains(body, "<img src=") || strings.Contains(body, "<script>alert") {
+			t.Errorf("%s carries the step log's markup unescaped", path)
+		}
+	}
+	if _, body := e.get(t, "/uid/2"); !strings.Contains(body, "&lt;script&gt;alert(6)&lt;/script&gt;@") {
+		t.Error("the uid page does not show the hostile repo as text")
+	}
+}
