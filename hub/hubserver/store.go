@@ -1,6 +1,7 @@
 package hubserver
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
@@ -23,14 +24,18 @@ import (
 //	objects/<sha256>                        file contents, regular and LFS alike
 //	repos/<ns>/<name>/repo.json             {"version":1,"private":bool,"head":"<commit>"}
 //	repos/<ns>/<name>/commits/<commit>.json a commit and its whole file list
+//	repos/<ns>/<name>/lfs/<sha256>          empty: the object was uploaded to this repo
 //	tmp/                                    uploads in progress
+//
+// Later additions are optional fields (created, blob_id) that older stores lack.
 
 const formatVersion = 1
 
 type repoMeta struct {
-	Version int    `json:"version"`
-	Private bool   `json:"private"`
-	Head    string `json:"head"`
+	Version int       `json:"version"`
+	Private bool      `json:"private"`
+	Head    string    `json:"head"`
+	Created time.Time `json:"created,omitzero"`
 }
 
 // fileEntry is a file of a commit's tree.
@@ -39,6 +44,7 @@ type fileEntry struct {
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
 	LFS    bool   `json:"lfs"`
+	BlobID string `json:"blob_id,omitempty"` // git blob id of a regular file
 }
 
 type commitMeta struct {
@@ -64,6 +70,30 @@ func gitBlobID(r io.Reader, size int64) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// gitBlobIDOf is the git blob id of content in memory.
+func gitBlobIDOf(content []byte) string {
+	id, _ := gitBlobID(bytes.NewReader(content), int64(len(content)))
+	return id
+}
+
+// blobID is a file's git blob id: of its LFS pointer, or of its content (recorded at commit;
+// computed from the stored object for files committed before it was).
+func (s *Server) blobID(f fileEntry) string {
+	switch {
+	case f.LFS:
+		return gitBlobIDOf([]byte(lfsPointer(f.SHA256, f.Size)))
+	case f.BlobID != "":
+		return f.BlobID
+	}
+	in, err := os.Open(s.objectPath(f.SHA256))
+	if err != nil {
+		return ""
+	}
+	defer in.Close()
+	id, _ := gitBlobID(in, f.Size)
+	return id
 }
 
 func (s *Server) repoDir(repo string) string {
@@ -136,7 +166,7 @@ func (s *Server) putObject(r io.Reader, wantOID string, wantSize int64) (string,
 	if wantOID != "" && oid != wantOID {
 		return "", fmt.Errorf("sha256 %s, want %s", oid, wantOID)
 	}
-	if err := tmp.Sync(); err != nil {
+	if err := s.syncObject(tmp); err != nil {
 		return "", err
 	}
 	if _, err := os.Stat(s.objectPath(oid)); err == nil {
@@ -148,13 +178,40 @@ func (s *Server) putObject(r io.Reader, wantOID string, wantSize int64) (string,
 	return oid, nil
 }
 
-// objectSize returns the size of a stored object, or an error if it is missing.
-func (s *Server) objectSize(oid string) (int64, error) {
+// storeBytes stores content as an object unless it is already stored, and returns its sha256.
+func (s *Server) storeBytes(content []byte) (string, error) {
+	sum := sha256.Sum256(content)
+	oid := hex.EncodeToString(sum[:])
+	if size, ok := s.objectSizeOK(oid); ok && size == int64(len(content)) {
+		return oid, nil
+	}
+	return s.putObject(bytes.NewReader(content), oid, int64(len(content)))
+}
+
+// objectSizeOK returns the size of a stored object, ok=false if it is missing.
+func (s *Server) objectSizeOK(oid string) (int64, bool) {
 	fi, err := os.Stat(s.objectPath(oid))
 	if err != nil {
-		return 0, err
+		return 0, false
 	}
-	return fi.Size(), nil
+	return fi.Size(), true
+}
+
+func (s *Server) lfsMarkerPath(repo, oid string) string {
+	return filepath.Join(s.repoDir(repo), "lfs", oid)
+}
+
+// addRepoObject records that an object's bytes were uploaded to repo.
+func (s *Server) addRepoObject(repo, oid string) error {
+	return writeAtomic(s.lfsMarkerPath(repo, oid), nil)
+}
+
+// repoObjectSize returns the size of an object uploaded to repo, ok=false if it was not.
+func (s *Server) repoObjectSize(repo, oid string) (int64, bool) {
+	if _, err := os.Stat(s.lfsMarkerPath(repo, oid)); err != nil {
+		return 0, false
+	}
+	return s.objectSizeOK(oid)
 }
 
 // newCommitID derives a 40-hex id from the commit's content, like git (which hashes the tree,
@@ -211,4 +268,10 @@ func initDirs(dir string) error {
 		}
 		return nil
 	})
+}
+
+// repoHasObject reports whether an object of that size was uploaded to repo.
+func (s *Server) repoHasObject(repo, oid string, size int64) bool {
+	got, ok := s.repoObjectSize(repo, oid)
+	return ok && got == size
 }
