@@ -14,10 +14,11 @@ import (
 )
 
 // modelExpandKeys are the model info fields a client may ask for with ?expand= (huggingface_hub
-// hf_api.py ExpandModelProperty_T); the Hub refuses any other name with a 400.
+// hf_api.py ExpandModelProperty_T, and huggingface.js MODEL_EXPANDABLE_KEYS); the Hub refuses
+// any other name with a 400.
 var modelExpandKeys = []string{
 	"author", "baseModels", "cardData", "childrenModelCount", "config", "createdAt", "disabled",
-	"downloads", "downloadsAllTime", "evalResults", "gated", "gguf", "inference",
+	"downloads", "downloadsAllTime", "evalResults", "gated", "gguf", "gitalyUid", "inference",
 	"inferenceProviderMapping", "lastModified", "library_name", "likes", "mask_token",
 	"model-index", "pipeline_tag", "private", "resourceGroup", "safetensors", "sha", "siblings",
 	"spaces", "tags", "transformersInfo", "trendingScore", "usedStorage", "widgetData",
