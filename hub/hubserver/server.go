@@ -8,6 +8,7 @@
 // Where it differs from huggingface.co: one branch (main), no tags, no pull requests, no Xet,
 // no multipart LFS, no gated repos, no README/YAML validation; commit ids are derived from the
 // commit's content rather than being git objects; tokens are configured per namespace.
+// hub/README.md lists every endpoint served and what is not.
 package hubserver
 
 import (
