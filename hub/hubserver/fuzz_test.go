@@ -48,7 +48,11 @@ func newFuzzHub(f *testing.F) *fuzzHub {
 		sum := sha256.Sum256([]byte(content))
 		oid := hex.EncodeToString(sum[:])
 		b := do("POST", "/"+repo+".git/info/lfs/objects/batch", token, fmt.Sprintf(`{"operation":"upload","objects":[{"oid":%q,"size":%d}]}`, oid, len(content)))
-		var resp struct{ Objects []struct{ Actions struct{ Upload struct{ Href string } } } }
+		var resp struct {
+			Objects []struct {
+				Actions struct{ Upload struct{ Href string } }
+			}
+		}
 		json.Unmarshal([]byte(b), &resp)
 		href, _ := url.Parse(resp.Objects[0].Actions.Upload.Href)
 		do("PUT", href.RequestURI(), "", content)
