@@ -115,6 +115,7 @@ func TestOfficialJSClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.treePage = 4 // listFiles follows the Link header through several pages
 	base := serveLoopback(t, s)
 
 	src := t.TempDir()
