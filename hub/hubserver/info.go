@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 )
 
 // modelExpandKeys are the model info fields a client may ask for with ?expand= (huggingface_hub
@@ -23,6 +22,9 @@ var modelExpandKeys = []string{
 	"model-index", "pipeline_tag", "private", "resourceGroup", "safetensors", "sha", "siblings",
 	"spaces", "tags", "transformersInfo", "trendingScore", "usedStorage", "widgetData",
 }
+
+// hubTime is the Hub's time format, which huggingface_hub's parse_datetime expects.
+const hubTime = "2006-01-02T15:04:05.000Z07:00"
 
 // handleInfo answers GET /api/models/{ns}/{name}[/revision/{rev}]: the model info with
 // siblings; sizes, blob ids and LFS details only with ?blobs=true, as on the Hub. With
@@ -45,7 +47,7 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	blobs := q.Get("blobs") == "true" || q.Get("blobs") == "True" || q.Get("blobs") == "1"
+	blobs := isTrue(q.Get("blobs"))
 	siblings := make([]map[string]any, 0, len(c.Files))
 	for _, f := range c.Files {
 		sib := map[string]any{"rfilename": f.Path}
@@ -66,7 +68,7 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 		"author": r.PathValue("ns"), "sha": c.ID, "private": meta.Private, "disabled": false,
 		"gated": false, "downloads": 0, "downloadsAllTime": 0, "likes": 0, "trendingScore": 0,
 		"tags": []string{}, "spaces": []string{}, "siblings": siblings,
-		"lastModified": c.Time.UTC().Format(time.RFC3339Nano), "createdAt": created.UTC().Format(time.RFC3339Nano),
+		"lastModified": c.Time.UTC().Format(hubTime), "createdAt": created.UTC().Format(hubTime),
 	}
 	out := map[string]any{"_id": objectID(repo), "id": repo}
 	if len(expand) == 0 {
