@@ -27,7 +27,9 @@ type commitOp struct {
 	line int    // 1-based line of the body, for errors
 	key  string // file, lfsFile, deletedFile or deletedFolder
 	path string
-	file fileEntry // of file and lfsFile; an inline file's object is already stored
+	file fileEntry // of file and lfsFile
+	// staged: an inline file's object, written by this request and not stored yet.
+	staged *stagedObject
 }
 
 // opError is a commit operation that cannot be applied.
@@ -48,8 +50,8 @@ func isTooLarge(err error) bool {
 // line, then file (inline base64), lfsFile (an object uploaded to this repo), deletedFile and
 // deletedFolder lines. The new commit's tree is the parent's with the operations applied.
 //
-// Everything that takes time (reading and checking the body, storing inline files, each
-// synced to disk) happens before the repo's lock is taken; under it the operations are
+// Everything that takes time (reading and checking the body, storing inline files and
+// syncing them to disk) happens before the repo's lock is taken; under it the operations are
 // applied in time linear in the tree and the body, and two small files are written.
 func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request) {
 	repo, _, ok := s.access(w, r, r.PathValue("ns"), r.PathValue("name"), true)
@@ -101,10 +103,17 @@ func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request) {
 }
 
 // readCommitBody streams the body, at most MaxCommitBytes (413 beyond), checks every line and
-// stores inline files. On failure it has written the answer.
+// stores inline files, staged and then made durable together. On failure it has written the
+// answer.
 func (s *Server) readCommitBody(w http.ResponseWriter, r *http.Request) (head commitLine, ops []commitOp, ok bool) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.maxCmt))
 	n := 0
+	var staged []stagedObject
+	defer func() {
+		if !ok {
+			removeStaged(staged)
+		}
+	}()
 	for {
 		var l commitLine
 		err := dec.Decode(&l)
@@ -137,15 +146,22 @@ func (s *Server) readCommitBody(w http.ResponseWriter, r *http.Request) (head co
 			return head, nil, false
 		}
 		ops = append(ops, op)
+		if op.staged != nil {
+			staged = append(staged, *op.staged)
+		}
 	}
 	if n == 0 {
 		apiError(w, http.StatusBadRequest, "", "the first line must be the header")
 		return head, nil, false
 	}
+	if err := s.storeStaged(staged); err != nil {
+		s.internal(w, "commit", err)
+		return head, nil, false
+	}
 	return head, ops, true
 }
 
-// parseOp checks one operation line; an inline file is stored as an object (content-addressed,
+// parseOp checks one operation line; an inline file is staged as an object (content-addressed,
 // so no lock is needed). Errors other than *opError are the server's.
 func (s *Server) parseOp(n int, l commitLine) (commitOp, error) {
 	v := l.Value
@@ -166,10 +182,11 @@ func (s *Server) parseOp(n int, l commitLine) (commitOp, error) {
 		if err != nil {
 			return bad("content is not base64")
 		}
-		oid, err := s.storeBytes(content)
+		oid, staged, err := s.stageBytes(content)
 		if err != nil {
 			return commitOp{}, err
 		}
+		op.staged = staged
 		op.file = fileEntry{Path: op.path, Size: int64(len(content)), SHA256: oid, BlobID: gitBlobIDOf(content)}
 	case "lfsFile":
 		if v.Algo != "sha256" {

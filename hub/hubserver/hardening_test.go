@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -135,8 +136,8 @@ func TestCommitBodyTooLarge(t *testing.T) {
 
 // TestCommitDoesNotStallOtherRepos is part of issue 16's defect 6: while one user's commit is
 // busy storing its files (20,000 tiny files took seconds, one fsync each), commits to other
-// repos go ahead. The first object sync of the slow commit is held until the other commit has
-// finished; with one hub-wide lock held over the stores, that never happens.
+// repos go ahead. The slow commit's object sync is held until the other commit has finished;
+// with one hub-wide lock held over the stores, that never happens.
 func TestCommitDoesNotStallOtherRepos(t *testing.T) {
 	s, ts := newServer(t, t.TempDir())
 	u := ts.URL
@@ -144,12 +145,12 @@ func TestCommitDoesNotStallOtherRepos(t *testing.T) {
 	call(t, "POST", u+"/api/repos/create", tokOther, "application/json", `{"name":"o","organization":"other"}`)
 	entered, release := make(chan struct{}), make(chan struct{})
 	var held atomic.Bool
-	s.syncObject = func(f *os.File) error {
+	s.syncFiles = func(paths []string) error {
 		if held.CompareAndSwap(false, true) {
 			close(entered)
 			<-release
 		}
-		return f.Sync()
+		return syncFiles(paths)
 	}
 	slow := make(chan int, 1)
 	go func() {
@@ -191,4 +192,36 @@ func record(h http.Handler, method, target, token, body string) *httptest.Respon
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
+}
+
+// TestCommitStagesInlineFiles: inline files are staged in tmp/ and moved into the store only
+// once the whole body is read and checked and their bytes synced; a commit refused on a later
+// line leaves neither staged files nor objects behind.
+func TestCommitStagesInlineFiles(t *testing.T) {
+	dir := t.TempDir()
+	_, ts := newServer(t, dir)
+	call(t, "POST", ts.URL+"/api/repos/create", tokMiner, "application/json", `{"name":"m","organization":"miner"}`)
+	objects := func() int {
+		entries, err := os.ReadDir(filepath.Join(dir, "objects"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(entries)
+	}
+	before := objects()
+	if code, b := commitTo(t, ts.URL, tokMiner, "miner/m", header, fileLine("a.txt", "staged a"), fileLine("b.txt", "staged b"), `{"key":"nope"}`); code != 400 {
+		t.Fatalf("commit with a bad last line = %d %s, want 400", code, b)
+	}
+	if tmp, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(tmp) != 0 || objects() != before {
+		t.Errorf("after a refused commit: %d files in tmp/, %d objects (was %d)", len(tmp), objects(), before)
+	}
+	if code, b := commitTo(t, ts.URL, tokMiner, "miner/m", header, fileLine("a.txt", "staged a"), fileLine("b.txt", "staged b")); code != 200 {
+		t.Fatalf("commit = %d %s", code, b)
+	}
+	if tmp, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(tmp) != 0 || objects() != before+2 {
+		t.Errorf("after a commit of 2 new files: %d files in tmp/, %d objects, want %d", len(tmp), objects(), before+2)
+	}
+	if r, b := call(t, "GET", ts.URL+"/miner/m/resolve/main/b.txt", "", "", ""); r.StatusCode != 200 || b != "staged b" {
+		t.Errorf("resolve b.txt = %d %q", r.StatusCode, b)
+	}
 }

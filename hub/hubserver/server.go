@@ -24,7 +24,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,10 +81,11 @@ type Server struct {
 	secret []byte   // signs LFS URLs
 	locks  sync.Map // repo id → *sync.Mutex, serializing writes to one repo
 	now    func() time.Time
-	// syncObject makes a stored object durable; tests replace it to hold a commit mid-way.
-	syncObject func(*os.File) error
-	treePage   int // entries per page of a tree listing
-	handler    http.Handler
+	// syncFiles makes the files of staged objects durable (syncFiles of sync_*.go); tests
+	// replace it to hold a commit mid-way.
+	syncFiles func(paths []string) error
+	treePage  int // entries per page of a tree listing
+	handler   http.Handler
 }
 
 // New opens (creating if needed) the hub directory.
@@ -102,8 +102,9 @@ func New(cfg Config) (*Server, error) {
 		maxCmt: cmp.Or(cfg.MaxCommitBytes, 64<<20), ttl: cmp.Or(cfg.URLTTL, time.Hour),
 		log:    cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)).With("component", "hubserver"),
 		secret: make([]byte, 32), now: time.Now,
-		syncObject: (*os.File).Sync, treePage: 1000,
+		treePage: 1000,
 	}
+	s.syncFiles = syncFiles
 	rand.Read(s.secret)
 	// Two muxes: "api" is a reserved namespace on the Hub, and one mux would find the
 	// /{ns}/{name}/resolve/... patterns ambiguous with the /api/models/... ones.

@@ -146,46 +146,105 @@ func writeAtomic(path string, b []byte) error {
 }
 
 // putObject stores r as an object if its sha256 and size are as given (want empty: any),
-// and returns its sha256.
+// durably, and returns its sha256.
 func (s *Server) putObject(r io.Reader, wantOID string, wantSize int64) (string, error) {
-	tmp, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "obj-*")
+	tmp, oid, err := s.writeTemp(r, wantOID, wantSize, true)
 	if err != nil {
 		return "", err
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
+	if err := s.install(tmp, oid); err != nil {
+		return "", err
+	}
+	return oid, atomicfile.SyncDir(filepath.Join(s.dir, "objects"))
+}
+
+// writeTemp copies r to a new file in tmp/, checks its size and sha256 (want empty: any) and
+// syncs it if asked. The caller installs or removes the file.
+func (s *Server) writeTemp(r io.Reader, wantOID string, wantSize int64, sync bool) (path, oid string, err error) {
+	tmp, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "obj-*")
+	if err != nil {
+		return "", "", err
+	}
+	defer func() {
+		tmp.Close()
+		if err != nil {
+			os.Remove(tmp.Name())
+		}
+	}()
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, wantSize+1))
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	oid := hex.EncodeToString(h.Sum(nil))
+	oid = hex.EncodeToString(h.Sum(nil))
 	if n != wantSize {
-		return "", fmt.Errorf("got %d bytes, want %d", n, wantSize)
+		return "", "", fmt.Errorf("got %d bytes, want %d", n, wantSize)
 	}
 	if wantOID != "" && oid != wantOID {
-		return "", fmt.Errorf("sha256 %s, want %s", oid, wantOID)
+		return "", "", fmt.Errorf("sha256 %s, want %s", oid, wantOID)
 	}
-	if err := s.syncObject(tmp); err != nil {
-		return "", err
+	if sync {
+		if err := tmp.Sync(); err != nil {
+			return "", "", err
+		}
 	}
-	if _, err := os.Stat(s.objectPath(oid)); err == nil {
-		return oid, nil
-	}
-	if err := os.Rename(tmp.Name(), s.objectPath(oid)); err != nil {
-		return "", err
-	}
-	return oid, nil
+	return tmp.Name(), oid, nil
 }
 
-// storeBytes stores content as an object unless it is already stored, and returns its sha256.
-func (s *Server) storeBytes(content []byte) (string, error) {
-	sum := sha256.Sum256(content)
-	oid := hex.EncodeToString(sum[:])
-	if size, ok := s.objectSizeOK(oid); ok && size == int64(len(content)) {
-		return oid, nil
+// install moves a checked temporary file into the store under its sha256, unless an object of
+// that name is already there.
+func (s *Server) install(tmp, oid string) error {
+	if _, err := os.Stat(s.objectPath(oid)); err == nil {
+		return os.Remove(tmp)
 	}
-	return s.putObject(bytes.NewReader(content), oid, int64(len(content)))
+	return os.Rename(tmp, s.objectPath(oid))
+}
+
+// stagedObject is an object written to tmp/, neither synced nor in the store yet.
+type stagedObject struct{ tmp, oid string }
+
+// stageBytes writes content to tmp/ unless its object is already stored (staged is nil then).
+func (s *Server) stageBytes(content []byte) (oid string, staged *stagedObject, err error) {
+	sum := sha256.Sum256(content)
+	oid = hex.EncodeToString(sum[:])
+	if size, ok := s.objectSizeOK(oid); ok && size == int64(len(content)) {
+		return oid, nil, nil
+	}
+	tmp, oid, err := s.writeTemp(bytes.NewReader(content), oid, int64(len(content)), false)
+	if err != nil {
+		return "", nil, err
+	}
+	return oid, &stagedObject{tmp, oid}, nil
+}
+
+// storeStaged makes staged objects durable, then moves them into the store and syncs their
+// names: no object ever appears under its name before its bytes are on disk, so a crash
+// cannot leave a stored object whose content does not match its name. The staged files are
+// removed whatever happens.
+func (s *Server) storeStaged(staged []stagedObject) error {
+	if len(staged) == 0 {
+		return nil
+	}
+	defer removeStaged(staged) // installed ones are gone already
+	tmps := make([]string, len(staged))
+	for i, st := range staged {
+		tmps[i] = st.tmp
+	}
+	if err := s.syncFiles(tmps); err != nil {
+		return err
+	}
+	for _, st := range staged {
+		if err := s.install(st.tmp, st.oid); err != nil {
+			return err
+		}
+	}
+	return atomicfile.SyncDir(filepath.Join(s.dir, "objects"))
+}
+
+func removeStaged(staged []stagedObject) {
+	for _, st := range staged {
+		os.Remove(st.tmp)
+	}
 }
 
 // objectSizeOK returns the size of a stored object, ok=false if it is missing.

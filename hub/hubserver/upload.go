@@ -87,7 +87,10 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	content := []byte(defaultGitattributes)
-	oid, err := s.storeBytes(content)
+	oid, staged, err := s.stageBytes(content)
+	if err == nil && staged != nil {
+		err = s.storeStaged([]stagedObject{*staged})
+	}
 	if err != nil {
 		s.internal(w, "create repo", err)
 		return
