@@ -86,7 +86,8 @@ func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "", err.Error())
 		return
 	}
-	c := &commitMeta{Version: formatVersion, Parent: parent.ID, Summary: head.Value.Summary, Time: s.now().UTC(), Files: files}
+	c := &commitMeta{Version: formatVersion, Parent: parent.ID, Summary: head.Value.Summary, Description: head.Value.Description,
+		Time: s.now().UTC(), Files: files}
 	c.ID = newCommitID(c)
 	if err := writeJSON(fmt.Sprintf("%s/commits/%s.json", s.repoDir(repo), c.ID), c); err != nil {
 		s.internal(w, "commit", err)

@@ -152,6 +152,34 @@ func FuzzTree(f *testing.F) {
 	})
 }
 
+func FuzzRefs(f *testing.F) {
+	fh := newFuzzHub(f)
+	for _, name := range []string{"m", "p", "nope", "..", "m.git"} {
+		f.Add(name, tokMiner)
+		f.Add(name, "")
+	}
+	f.Fuzz(func(t *testing.T, name, token string) {
+		rec := fh.serve(t, "GET", "/api/models/miner/"+url.PathEscape(name)+"/refs", token, "", nil, "")
+		if rec.Code == 200 && name == "p" && token != tokMiner {
+			t.Fatalf("refs of a private repo with token %q", token)
+		}
+	})
+}
+
+func FuzzCommits(f *testing.F) {
+	fh := newFuzzHub(f)
+	f.Add("main", "")
+	f.Add("HEAD", "cursor="+fh.commit)
+	f.Add(fh.commit, "cursor=../../repo")
+	f.Add("main", "cursor="+strings.Repeat("0", 40))
+	f.Fuzz(func(t *testing.T, rev, query string) {
+		rec := fh.serve(t, "GET", "/api/models/miner/m/commits/"+url.PathEscape(rev)+"?"+query, "", "", nil, "")
+		if rec.Code == 200 && !strings.HasPrefix(rec.Body.String(), "[") {
+			t.Fatalf("commits = %s", rec.Body)
+		}
+	})
+}
+
 func FuzzPathsInfo(f *testing.F) {
 	fh := newFuzzHub(f)
 	f.Add("application/x-www-form-urlencoded", "paths=config.json&paths=a&expand=true")

@@ -12,9 +12,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pretrain/pretrain/hub"
 )
@@ -254,5 +256,67 @@ func replayHFHubDownload(t *testing.T, base, repo, commit, path string, content 
 	wantRange := fmt.Sprintf("bytes %d-%d/%d", n, len(content)-1, len(content))
 	if resp.StatusCode != 206 || resp.Header.Get("Content-Range") != wantRange || !bytes.Equal(got, content[n:]) {
 		t.Errorf("resumed GET = %d %q, %d bytes, want 206 %q and the rest", resp.StatusCode, resp.Header.Get("Content-Range"), len(got), wantRange)
+	}
+}
+
+// TestHuggingFaceHubHistory replays list_repo_refs (GET …/refs) and list_repo_commits (GET
+// …/commits/{rev}, paginated) and reads the fields they read.
+func TestHuggingFaceHubHistory(t *testing.T) {
+	s, ts := newServer(t, t.TempDir())
+	s.treePage = 2
+	call(t, "POST", ts.URL+"/api/repos/create", tokMiner, "application/json", `{"name":"m","organization":"miner","private":true}`)
+	var want []string // commit ids, newest first
+	for i := range 3 {
+		h := fmt.Sprintf(`{"key":"header","value":{"summary":"commit %d","description":"about %d"}}`, i, i)
+		code, b := commitTo(t, ts.URL, tokMiner, "miner/m", h, fileLine("f.txt", fmt.Sprint(i)))
+		var c struct{ CommitOid string }
+		if code != 200 || json.Unmarshal([]byte(b), &c) != nil {
+			t.Fatalf("commit %d = %d %s", i, code, b)
+		}
+		want = append([]string{c.CommitOid}, want...)
+	}
+
+	resp, b := hfRequest(t, "GET", ts.URL+"/api/models/miner/m/refs", tokMiner, nil)
+	var refs struct {
+		Branches []struct{ Name, Ref, TargetCommit string }
+		Converts []any
+		Tags     []any
+	}
+	if resp.StatusCode != 200 || json.Unmarshal(b, &refs) != nil || len(refs.Branches) != 1 || refs.Converts == nil || refs.Tags == nil ||
+		refs.Branches[0] != (struct{ Name, Ref, TargetCommit string }{"main", "refs/heads/main", want[0]}) {
+		t.Errorf("refs = %d %s, want main at %s", resp.StatusCode, b, want[0])
+	}
+
+	var got []string
+	next := ts.URL + "/api/models/miner/m/commits/main"
+	for next != "" {
+		resp, b := hfRequest(t, "GET", next, tokMiner, nil)
+		var page []struct {
+			ID, Title, Message, Date string
+			Authors                  []struct{ User string }
+		}
+		if resp.StatusCode != 200 || json.Unmarshal(b, &page) != nil {
+			t.Fatalf("commits page %s = %d %s", next, resp.StatusCode, b)
+		}
+		for _, c := range page {
+			got = append(got, c.ID)
+			if _, err := time.Parse("2006-01-02T15:04:05.000Z", c.Date); err != nil || len(c.Authors) != 1 || c.Authors[0].User != "miner" {
+				t.Errorf("commit %+v: date or authors not as list_repo_commits reads them", c)
+			}
+			if i := len(got) - 1; i < 3 && (c.Title != fmt.Sprintf("commit %d", 2-i) || c.Message != fmt.Sprintf("about %d", 2-i)) {
+				t.Errorf("commit %d: title %q message %q", i, c.Title, c.Message)
+			}
+		}
+		next = ""
+		if m := regexp.MustCompile(`<([^>]+)>;\s*rel="next"`).FindStringSubmatch(resp.Header.Get("Link")); m != nil {
+			next = m[1]
+		}
+	}
+	// Three commits and the initial one, newest first.
+	if len(got) != 4 || !slices.Equal(got[:3], want) {
+		t.Errorf("commits = %v, want %v and the initial commit", got, want)
+	}
+	if resp, _ := hfRequest(t, "GET", ts.URL+"/api/models/miner/m/commits/main", "", nil); resp.StatusCode != 401 {
+		t.Errorf("commits of a private repo anonymously = %d, want 401", resp.StatusCode)
 	}
 }

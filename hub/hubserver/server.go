@@ -115,6 +115,8 @@ func New(cfg Config) (*Server, error) {
 	api.HandleFunc("GET /api/models/{ns}/{name}/tree/{rev}", s.handleTree)
 	api.HandleFunc("GET /api/models/{ns}/{name}/tree/{rev}/{path...}", s.handleTree)
 	api.HandleFunc("POST /api/models/{ns}/{name}/paths-info/{rev}", s.handlePathsInfo)
+	api.HandleFunc("GET /api/models/{ns}/{name}/refs", s.handleRefs)
+	api.HandleFunc("GET /api/models/{ns}/{name}/commits/{rev}", s.handleCommits)
 	api.HandleFunc("GET /api/whoami-v2", s.handleWhoami)
 	api.HandleFunc("POST /api/repos/create", s.handleCreate)
 	api.HandleFunc("PUT /api/models/{ns}/{name}/settings", s.handleSettings)

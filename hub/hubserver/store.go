@@ -48,12 +48,13 @@ type fileEntry struct {
 }
 
 type commitMeta struct {
-	Version int         `json:"version"`
-	ID      string      `json:"id"`
-	Parent  string      `json:"parent,omitempty"`
-	Summary string      `json:"summary"`
-	Time    time.Time   `json:"time"`
-	Files   []fileEntry `json:"files"`
+	Version     int         `json:"version"`
+	ID          string      `json:"id"`
+	Parent      string      `json:"parent,omitempty"`
+	Summary     string      `json:"summary"`
+	Description string      `json:"description,omitempty"`
+	Time        time.Time   `json:"time"`
+	Files       []fileEntry `json:"files"`
 }
 
 // lfsPointer is the Git LFS pointer file stored in git for an LFS file; its git blob id is the
@@ -277,10 +278,10 @@ func (s *Server) repoObjectSize(repo, oid string) (int64, bool) {
 // parent, author time and message).
 func newCommitID(c *commitMeta) string {
 	b, _ := json.Marshal(struct {
-		Parent, Summary string
-		Time            time.Time
-		Files           []fileEntry
-	}{c.Parent, c.Summary, c.Time, c.Files})
+		Parent, Summary, Description string
+		Time                         time.Time
+		Files                        []fileEntry
+	}{c.Parent, c.Summary, c.Description, c.Time, c.Files})
 	sum := sha1.Sum(b)
 	return hex.EncodeToString(sum[:])
 }
