@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/pretrain/pretrain/hub"
 )
@@ -24,7 +25,7 @@ func (s *Server) handleRefs(w http.ResponseWriter, r *http.Request) {
 
 // handleCommits answers GET /api/models/{ns}/{name}/commits/{rev} (list_repo_commits,
 // listCommits): the history from rev back to the repo's first commit, newest first, a page
-// at a time with the next page in a Link header. Authors are the repo's namespace, the only
+// at a time (?limit=, at most 1,000) with the next page in a Link header. Authors are the repo's namespace, the only
 // one that may write to it.
 func (s *Server) handleCommits(w http.ResponseWriter, r *http.Request) {
 	repo, meta, ok := s.access(w, r, r.PathValue("ns"), r.PathValue("name"), false)
@@ -48,8 +49,12 @@ func (s *Server) handleCommits(w http.ResponseWriter, r *http.Request) {
 		}
 		c = next
 	}
+	page := s.treePage
+	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 && n < page {
+		page = n // huggingface.js asks for ?limit=100
+	}
 	out := []map[string]any{}
-	for len(out) < s.treePage {
+	for len(out) < page {
 		out = append(out, map[string]any{
 			"id": c.ID, "title": c.Summary, "message": c.Description, "date": c.Time.UTC().Format(hubTime),
 			"authors": []map[string]string{{"user": r.PathValue("ns")}},

@@ -100,13 +100,14 @@ type jsDownload struct {
 		ID, Name, SHA, Author string
 		Private               bool
 	} `json:"infos"`
-	Files  []treeEntry     `json:"files"`
-	Exists map[string]bool `json:"exists"`
+	Files   []treeEntry     `json:"files"`
+	Commits []string        `json:"commits"`
+	Exists  map[string]bool `json:"exists"`
 }
 
 // TestOfficialJSClient drives @huggingface/hub 2.17.5 against the hub: create a repo, upload a
 // model directory (LFS and regular files), model info at HEAD, main and the commit id, list
-// files, file exists, download each file; and checks the bytes against the originals. Our own
+// files, list commits, file exists, download each file; and checks the bytes against the originals. Our own
 // client then downloads what the JS client uploaded, and the JS client what ours uploaded.
 func TestOfficialJSClient(t *testing.T) {
 	requireJSClient(t)
@@ -165,6 +166,10 @@ func checkJSDownload(t *testing.T, base, repo, commit string, files map[string][
 		if info.SHA != commit || info.Name != repo || info.Author != "miner" || !info.Private || len(info.ID) != 24 {
 			t.Errorf("%s: modelInfo at %s = %+v, want sha %s, private, author miner", repo, rev, info, commit)
 		}
+	}
+	// The upload's commit on top of the repo's initial one, a page each (batchSize 1).
+	if len(got.Commits) != 2 || got.Commits[0] != commit {
+		t.Errorf("%s: listCommits = %v, want %s and the initial commit", repo, got.Commits, commit)
 	}
 	var listed []string
 	for _, f := range got.Files {

@@ -3,9 +3,9 @@
 //   {"mode": "upload", "hubUrl", "token", "repo", "dir"}:
 //       createRepo (private), then uploadFiles of every file under dir; prints {"commit"}.
 //   {"mode": "download", "hubUrl", "token", "repo", "revisions": [...], "missing", "out"}:
-//       modelInfo at each revision, listFiles (recursive), fileExists of each file and of
-//       missing, downloadFile of each file into out; prints what each call returned.
-import { createRepo, uploadFiles, modelInfo, listFiles, fileExists, downloadFile } from "@huggingface/hub";
+//       modelInfo at each revision, listFiles (recursive), listCommits, fileExists of each
+//       file and of missing, downloadFile of each file into out; prints what each call returned.
+import { createRepo, uploadFiles, modelInfo, listFiles, listCommits, fileExists, downloadFile } from "@huggingface/hub";
 import { openAsBlob } from "node:fs";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
@@ -44,6 +44,10 @@ async function download() {
 	for await (const f of listFiles({ ...common, repo, recursive: true })) {
 		files.push(f);
 	}
+	const commits = [];
+	for await (const c of listCommits({ ...common, repo, batchSize: 1 })) {
+		commits.push(c.oid);
+	}
 	const exists = {};
 	for (const f of files.filter((f) => f.type === "file")) {
 		exists[f.path] = await fileExists({ ...common, repo, path: f.path });
@@ -53,7 +57,7 @@ async function download() {
 		await writeFile(dest, Buffer.from(await blob.arrayBuffer()));
 	}
 	exists[args.missing] = await fileExists({ ...common, repo, path: args.missing });
-	return { infos, files, exists };
+	return { infos, files, commits, exists };
 }
 
 const result = args.mode === "upload" ? await upload() : await download();
