@@ -101,10 +101,8 @@ func New(cfg Config) (*Server, error) {
 		lfsMin: cmp.Or(cfg.LFSThreshold, 10<<20), maxObj: cmp.Or(cfg.MaxObjectBytes, 64<<30),
 		maxCmt: cmp.Or(cfg.MaxCommitBytes, 64<<20), ttl: cmp.Or(cfg.URLTTL, time.Hour),
 		log:    cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)).With("component", "hubserver"),
-		secret: make([]byte, 32), now: time.Now,
-		treePage: 1000,
+		secret: make([]byte, 32), now: time.Now, syncFiles: syncFiles, treePage: 1000,
 	}
-	s.syncFiles = syncFiles
 	rand.Read(s.secret)
 	// Two muxes: "api" is a reserved namespace on the Hub, and one mux would find the
 	// /{ns}/{name}/resolve/... patterns ambiguous with the /api/models/... ones.
