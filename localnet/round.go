@@ -67,17 +67,17 @@ func (n *Net) round(ctx context.Context, r int) (*RoundSummary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("round %d: waiting for the validators: %w", r, err)
 	}
-	b0, err := n.chain.CurrentBlock(ctx)
-	if err != nil {
-		return nil, err
-	}
 	if err := n.waitWeights(ctx, recs); err != nil {
 		return nil, err
 	}
 	// The committed weights are revealed within a reveal period (one epoch), and the epoch
-	// after that turns them into incentive.
-	if err := n.waitRevealed(ctx, b0); err != nil {
-		return nil, err
+	// after that turns them into incentive. The competition tracker's moving average takes a
+	// few steps to move a validator's weight to a new winner.
+	wctx, cancel = context.WithTimeout(ctx, roundTimeout)
+	err = n.waitOnChain(wctx, recs)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("round %d: waiting for the weights on chain: %w", r, err)
 	}
 	b1, err := n.chain.CurrentBlock(ctx)
 	if err != nil {
@@ -125,17 +125,17 @@ func (n *Net) waitWeights(ctx context.Context, recs []*validator.StepRecord) err
 	return nil
 }
 
-// waitRevealed waits until every validator's weights on chain were updated at or after
-// block since (set, or revealed from a commit).
-func (n *Net) waitRevealed(ctx context.Context, since chain.Block) error {
+// waitOnChain waits until every validator's weights on chain (set, or revealed from a
+// commit) give its step's top uid the largest weight, strictly.
+func (n *Net) waitOnChain(ctx context.Context, recs []*validator.StepRecord) error {
 	for {
 		mg, err := n.chain.Metagraph(ctx, NetUID)
 		if err != nil {
 			return err
 		}
 		done := true
-		for _, v := range n.vals {
-			if int(v.uid) >= mg.N || mg.LastUpdate[v.uid] < since || len(mg.Weights[v.uid]) == 0 {
+		for i, v := range n.vals {
+			if top := recs[i].TopUID; top != nil && (int(v.uid) >= len(mg.Weights) || !heaviest(mg.Weights[v.uid], *top)) {
 				done = false
 			}
 		}
@@ -148,6 +148,22 @@ func (n *Net) waitRevealed(ctx context.Context, since chain.Block) error {
 		case <-time.After(n.cfg.BlockTime):
 		}
 	}
+}
+
+// heaviest reports whether uid has strictly the largest weight of the row.
+func heaviest(row []chain.WeightEntry, uid chain.UID) bool {
+	var w uint16
+	for _, e := range row {
+		if e.UID == uid {
+			w = e.Weight
+		}
+	}
+	for _, e := range row {
+		if e.UID != uid && e.Weight >= w {
+			return false
+		}
+	}
+	return w > 0
 }
 
 func (n *Net) waitBlock(ctx context.Context, b chain.Block) error {
