@@ -208,26 +208,33 @@ const longWordBytes = 64 << 10
 
 // longWord appends the ids of a piece longer than two windows. BPE merges are local: once no
 // merge crosses a byte position, the ids on either side do not depend on the other side.
-// Each step encodes the next window of bytes, and that window extended by a quarter, and
-// keeps the ids on which both agree within the first three quarters of the window, so a
-// merge cascading back from where the window is cut is not kept. Real vocabularies cascade
-// a few ids at most; where the two never agree the rest is encoded whole.
+// Each step encodes the next window of bytes and keeps its ids up to seven eighths of it,
+// once a second encode that starts at an id boundary before that point and ends an eighth
+// past the window agrees with it from there up to that point: a merge cascading back from
+// where the window is cut would change those ids. Real vocabularies cascade a few ids at
+// most; where the two encodes disagree the rest is encoded whole.
 func (e *encoder) longWord(w string) {
-	keep, probe := e.window*3/4, e.window+e.window/4
-	m := e.t.model
+	keep, probe, back := e.window-e.window/8, e.window+e.window/8, e.window/16
+	m, size := e.t.model, func(id int32) int { return len(e.t.decode[id]) }
 	for len(w) > 2*e.window && !e.full() {
 		if err := e.ctx.Err(); err != nil {
 			e.err = err
 			return
 		}
 		a := m.appendWord(nil, w[:e.window])
-		b := m.appendWord(make([]int32, 0, len(a)+len(a)/4+8), w[:probe])
-		n, kept := 0, 0
-		for n < len(a) && n < len(b) && a[n] == b[n] && kept+len(e.t.decode[a[n]]) <= keep {
-			kept += len(e.t.decode[a[n]])
+		// a[:iq] ends at q, the last id boundary at or before keep-back.
+		iq, q := 0, 0
+		for iq < len(a) && q+size(a[iq]) <= keep-back {
+			q += size(a[iq])
+			iq++
+		}
+		b := m.appendWord(nil, w[q:probe])
+		n, kept := iq, q
+		for j := 0; n < len(a) && j < len(b) && a[n] == b[j] && kept+size(a[n]) <= keep; j++ {
+			kept += size(a[n])
 			n++
 		}
-		if n == 0 {
+		if n == iq {
 			break
 		}
 		e.ids = append(e.ids, a[:n]...)
