@@ -1,7 +1,5 @@
 package tokenizer
 
-import "container/heap"
-
 // merge is one entry of the merge table: pair (left, right) becomes id at priority rank.
 type merge struct {
 	rank int32
@@ -102,22 +100,65 @@ type heapEntry struct {
 	id   int32
 }
 
+// mergeHeap is a binary min-heap of entries by (rank, pos), written out rather than behind
+// container/heap's interface: the heap is the whole cost of merging a long word.
 type mergeHeap []heapEntry
 
-func (h mergeHeap) Len() int { return len(h) }
-func (h mergeHeap) Less(i, j int) bool {
+func (h mergeHeap) less(i, j int) bool {
 	if h[i].rank != h[j].rank {
 		return h[i].rank < h[j].rank
 	}
 	return h[i].pos < h[j].pos
 }
-func (h mergeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *mergeHeap) Push(x any)   { *h = append(*h, x.(heapEntry)) }
-func (h *mergeHeap) Pop() any {
+
+func (h mergeHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			return
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+func (h mergeHeap) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		c := l
+		if r := l + 1; r < len(h) && h.less(r, l) {
+			c = r
+		}
+		if !h.less(c, i) {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+}
+
+func (h mergeHeap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+func (h *mergeHeap) push(e heapEntry) {
+	*h = append(*h, e)
+	h.up(len(*h) - 1)
+}
+
+func (h *mergeHeap) pop() heapEntry {
 	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+	top := old[0]
+	last := len(old) - 1
+	old[0] = old[last]
+	*h = old[:last]
+	h.down(0)
+	return top
 }
 
 // appendHeap is tokenizers' Word::merge_all (no dropout): a min-heap of (rank, position)
@@ -135,9 +176,9 @@ func (m *bpe) appendHeap(dst []int32, w string) []int32 {
 			h = append(h, heapEntry{pos: int32(i), rank: mg.rank, id: mg.id})
 		}
 	}
-	heap.Init(&h)
-	for h.Len() > 0 {
-		top := heap.Pop(&h).(heapEntry)
+	h.init()
+	for len(h) > 0 {
+		top := h.pop()
 		cur := &syms[top.pos]
 		if cur.gone || cur.next < 0 {
 			continue
@@ -155,12 +196,12 @@ func (m *bpe) appendHeap(dst []int32, w string) []int32 {
 		}
 		if cur.prev >= 0 {
 			if mg, ok := m.merges[pairKey(syms[cur.prev].id, cur.id)]; ok {
-				heap.Push(&h, heapEntry{pos: cur.prev, rank: mg.rank, id: mg.id})
+				h.push(heapEntry{pos: cur.prev, rank: mg.rank, id: mg.id})
 			}
 		}
 		if cur.next >= 0 {
 			if mg, ok := m.merges[pairKey(cur.id, syms[cur.next].id)]; ok {
-				heap.Push(&h, heapEntry{pos: top.pos, rank: mg.rank, id: mg.id})
+				h.push(heapEntry{pos: top.pos, rank: mg.rank, id: mg.id})
 			}
 		}
 	}

@@ -117,8 +117,8 @@ func TestLongWordWindows(t *testing.T) {
 			}
 			for _, window := range windows {
 				for _, limit := range []int{-1, 1024} {
-					e := encoder{t: tok, ctx: t.Context(), limit: limit, window: window}
-					if err := e.text(text); err != nil {
+					e := encoder{t: tok, limit: limit, window: window}
+					if err := e.text(t.Context(), text); err != nil {
 						t.Fatal(err)
 					}
 					wantIDs := want

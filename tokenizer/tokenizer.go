@@ -90,14 +90,14 @@ func (t *Tokenizer) EncodeContext(ctx context.Context, text string, truncate boo
 	if truncate && t.maxLength > 0 {
 		limit = t.maxLength
 	}
-	e := encoder{t: t, ctx: ctx, limit: limit, window: longWordBytes}
+	e := encoder{t: t, limit: limit, window: longWordBytes}
 	if limit >= 0 {
 		// Truncation keeps at most limit ids however long the text: do not size for the text.
 		e.ids = make([]int32, 0, min(len(text)/4, limit)+4)
 	} else {
 		e.ids = make([]int32, 0, len(text)/4+4)
 	}
-	err := e.text(text)
+	err := e.text(ctx, text)
 	ids := e.ids
 	if limit >= 0 && len(ids) > limit {
 		ids = ids[:limit]
@@ -109,10 +109,9 @@ func (t *Tokenizer) EncodeContext(ctx context.Context, text string, truncate boo
 // millisecond of work.
 const ctxCheckBytes = 64 << 10
 
-// encoder holds one encode's state: the ids so far, and when to look at ctx again.
+// encoder holds one encode's state: the ids so far, and when to look at the context again.
 type encoder struct {
 	t         *Tokenizer
-	ctx       context.Context
 	ids       []int32
 	limit     int // stop once there are this many ids; < 0: no limit
 	window    int // longWordBytes; smaller in tests, to cut words in many places
@@ -125,7 +124,7 @@ func (e *encoder) full() bool { return e.err != nil || (e.limit >= 0 && len(e.id
 
 // text appends the ids of text, stopping once there are limit of them. Pieces are
 // independent, so the prefix is what a full encode would give.
-func (e *encoder) text(text string) error {
+func (e *encoder) text(ctx context.Context, text string) error {
 	t := e.t
 	var buf [16]segment
 	for _, seg := range t.plain.split(text, buf[:0]) {
@@ -138,14 +137,14 @@ func (e *encoder) text(text string) error {
 				if s2.id >= 0 {
 					e.ids = append(e.ids, s2.id)
 				} else {
-					e.plainText(sub[s2.start:s2.end])
+					e.plainText(ctx, sub[s2.start:s2.end])
 				}
 				if e.full() {
 					break
 				}
 			}
 		} else {
-			e.plainText(text[seg.start:seg.end])
+			e.plainText(ctx, text[seg.start:seg.end])
 		}
 		if e.full() {
 			break
@@ -155,7 +154,7 @@ func (e *encoder) text(text string) error {
 }
 
 // plainText encodes text that holds no added token.
-func (e *encoder) plainText(s string) {
+func (e *encoder) plainText(ctx context.Context, s string) {
 	t := e.t
 	if t.prefixSpace && s != "" && s[0] != ' ' {
 		s = " " + s
@@ -165,20 +164,20 @@ func (e *encoder) plainText(s string) {
 	case cl100kSplitter:
 		for i := 0; i < len(s) && !e.full(); {
 			end := cl100kNext(s, i)
-			e.word(s[i:end])
+			e.word(ctx, s[i:end])
 			i = end
 		}
 		return
 	case gpt2Splitter:
 		for i := 0; i < len(s) && !e.full(); {
 			end := gpt2Next(s, i)
-			e.word(s[i:end])
+			e.word(ctx, s[i:end])
 			i = end
 		}
 		return
 	}
 	if err := t.pre.split(s, func(p string) bool {
-		e.word(p)
+		e.word(ctx, p)
 		return !e.full()
 	}); err != nil && e.err == nil {
 		e.err = err
@@ -186,10 +185,10 @@ func (e *encoder) plainText(s string) {
 }
 
 // word appends the ids of one pre-tokenized piece, looking at ctx now and then.
-func (e *encoder) word(w string) {
+func (e *encoder) word(ctx context.Context, w string) {
 	if e.sinceSeen += len(w); e.sinceSeen >= ctxCheckBytes {
 		e.sinceSeen = 0
-		if err := e.ctx.Err(); err != nil {
+		if err := ctx.Err(); err != nil {
 			e.err = err
 			return
 		}
@@ -198,7 +197,7 @@ func (e *encoder) word(w string) {
 		e.ids = e.t.model.appendWord(e.ids, w)
 		return
 	}
-	e.longWord(w)
+	e.longWord(ctx, w)
 }
 
 // longWordBytes is the length from which a piece (a run of letters, say, with no space) is
@@ -208,26 +207,33 @@ const longWordBytes = 64 << 10
 
 // longWord appends the ids of a piece longer than two windows. BPE merges are local: once no
 // merge crosses a byte position, the ids on either side do not depend on the other side.
-// Each step encodes the next window of bytes, and that window extended by a quarter, and
-// keeps the ids on which both agree within the first three quarters of the window, so a
-// merge cascading back from where the window is cut is not kept. Real vocabularies cascade
-// a few ids at most; where the two never agree the rest is encoded whole.
-func (e *encoder) longWord(w string) {
-	keep, probe := e.window*3/4, e.window+e.window/4
-	m := e.t.model
+// Each step encodes the next window of bytes and keeps its ids up to seven eighths of it,
+// once a second encode that starts at an id boundary before that point and ends an eighth
+// past the window agrees with it from there up to that point: a merge cascading back from
+// where the window is cut would change those ids. Real vocabularies cascade a few ids at
+// most; where the two encodes disagree the rest is encoded whole.
+func (e *encoder) longWord(ctx context.Context, w string) {
+	keep, probe, back := e.window-e.window/8, e.window+e.window/8, e.window/16
+	m, size := e.t.model, func(id int32) int { return len(e.t.decode[id]) }
 	for len(w) > 2*e.window && !e.full() {
-		if err := e.ctx.Err(); err != nil {
+		if err := ctx.Err(); err != nil {
 			e.err = err
 			return
 		}
 		a := m.appendWord(nil, w[:e.window])
-		b := m.appendWord(make([]int32, 0, len(a)+len(a)/4+8), w[:probe])
-		n, kept := 0, 0
-		for n < len(a) && n < len(b) && a[n] == b[n] && kept+len(e.t.decode[a[n]]) <= keep {
-			kept += len(e.t.decode[a[n]])
+		// a[:iq] ends at q, the last id boundary at or before keep-back.
+		iq, q := 0, 0
+		for iq < len(a) && q+size(a[iq]) <= keep-back {
+			q += size(a[iq])
+			iq++
+		}
+		b := m.appendWord(nil, w[q:probe])
+		n, kept := iq, q
+		for j := 0; n < len(a) && j < len(b) && a[n] == b[j] && kept+size(a[n]) <= keep; j++ {
+			kept += size(a[n])
 			n++
 		}
-		if n == 0 {
+		if n == iq {
 			break
 		}
 		e.ids = append(e.ids, a[:n]...)

@@ -19,20 +19,23 @@ import (
 	"github.com/pretrain/pretrain/wallet"
 )
 
+// mustCLI runs the CLI and returns its output; an error fails the test.
+func mustCLI(t *testing.T, args ...string) string {
+	t.Helper()
+	out, _, err := runCLI(t, args...)
+	if err != nil {
+		t.Fatalf("%v: %v", args, err)
+	}
+	return out
+}
+
 // TestWalletAndLocalChain drives the admin commands as an operator would: two wallets, a
 // manual local chain, registration, stake, a commitment and blocks through an epoch.
 func TestWalletAndLocalChain(t *testing.T) {
 	dir := t.TempDir()
 	wallets := filepath.Join(dir, "wallets")
 	db := filepath.Join(dir, "chain.db")
-	must := func(args ...string) string {
-		t.Helper()
-		out, _, err := runCLI(t, args...)
-		if err != nil {
-			t.Fatalf("%v: %v", args, err)
-		}
-		return out
-	}
+	must := func(args ...string) string { t.Helper(); return mustCLI(t, args...) }
 	for _, name := range []string{"v", "m"} {
 		must("wallet", "new", "--wallet.path", wallets, "--wallet.name", name)
 	}
@@ -209,14 +212,7 @@ func TestChainHostileInput(t *testing.T) {
 	dir := t.TempDir()
 	wallets := filepath.Join(dir, "wallets")
 	db := filepath.Join(dir, "chain.db")
-	must := func(args ...string) string {
-		t.Helper()
-		out, _, err := runCLI(t, args...)
-		if err != nil {
-			t.Fatalf("%v: %v", args, err)
-		}
-		return out
-	}
+	must := func(args ...string) string { t.Helper(); return mustCLI(t, args...) }
 	must("wallet", "new", "--wallet.path", wallets, "--wallet.name", "m")
 	must("chain", "init", "--chain.path", db, "--manual")
 	must("chain", "register", "--chain.path", db, "--wallet.path", wallets, "--wallet.name", "m")

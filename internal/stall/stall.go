@@ -44,8 +44,11 @@ func (w *Watchdog) Reader(r io.Reader) io.Reader { return &reader{r: r, w: w} }
 // Err explains err, returned by a transfer made with wctx (from [Watch]): if the watchdog
 // ended it, the error wraps ErrNoProgress and says after how long.
 func (w *Watchdog) Err(wctx context.Context, err error) error {
-	if err == nil || !errors.Is(context.Cause(wctx), ErrNoProgress) {
+	switch {
+	case err == nil || !errors.Is(context.Cause(wctx), ErrNoProgress):
 		return err
+	case errors.Is(err, ErrNoProgress): // net/http returns the cause itself
+		return fmt.Errorf("%w (%v)", err, w.timeout)
 	}
 	return fmt.Errorf("%w (%v): %w", ErrNoProgress, w.timeout, err)
 }
