@@ -40,15 +40,19 @@ type benchGemmCmd struct {
 	K     int    `default:"768" help:"Inner dimension."`
 	DType string `name:"dtype" default:"F32" enum:"F32,BF16,F16" help:"Weight dtype: ${enum}."`
 	Runs  int    `default:"10" help:"Timed runs after one warm-up."`
+	// As eval's --precision.
+	Precision string `enum:"auto,fp32,bf16" default:"auto" help:"GEMM arithmetic: fp32, bf16, or auto (bf16 for --dtype BF16)."`
 }
 
 func (c *benchGemmCmd) Run(ctx context.Context, e *env) error {
 	dt := map[string]kernels.DType{"F32": kernels.F32, "BF16": kernels.BF16, "F16": kernels.F16}[c.DType]
-	runs, med, err := kernels.BenchGemm(c.M, c.N, c.K, dt, c.Runs)
+	bf16 := c.Precision == "bf16" || c.Precision == "auto" && dt == kernels.BF16
+	runs, med, err := kernels.BenchGemm(c.M, c.N, c.K, dt, bf16, c.Runs)
 	if err != nil {
 		return err
 	}
-	out, _ := json.Marshal(map[string]any{"m": c.M, "n": c.N, "k": c.K, "dtype": c.DType, "kernel": kernels.Active(),
+	precision := map[bool]string{false: "fp32", true: "bf16"}[bf16]
+	out, _ := json.Marshal(map[string]any{"m": c.M, "n": c.N, "k": c.K, "dtype": c.DType, "precision": precision, "kernel": kernels.Active(),
 		"workers": kernels.Workers(), "gflops": runs, "median_gflops": med})
 	_, err = fmt.Fprintln(e.stdout, string(out))
 	return err

@@ -7,9 +7,10 @@ import (
 	"time"
 )
 
-// BenchGemm times C = A·Bᵀ for an m x k activation and an n x k weight in dtype, runs
-// times after a warm-up, and returns GFLOP/s per run and the median.
-func BenchGemm(m, n, k int, dtype DType, runs int) ([]float64, float64, error) {
+// BenchGemm times C = A·Bᵀ for an m x k activation and an n x k weight in dtype (packed for
+// the bf16 GEMM when bf16 is set), runs times after a warm-up, and returns GFLOP/s per run
+// and the median.
+func BenchGemm(m, n, k int, dtype DType, bf16 bool, runs int) ([]float64, float64, error) {
 	if m < 1 || n < 1 || k < 1 || runs < 1 || m*k > 1<<28 || n*k > 1<<28 || m*n > 1<<28 {
 		return nil, 0, fmt.Errorf("bench gemm: bad sizes %dx%dx%d or runs %d", m, n, k, runs)
 	}
@@ -37,6 +38,9 @@ func BenchGemm(m, n, k int, dtype DType, runs int) ([]float64, float64, error) {
 		}
 	default:
 		return nil, 0, fmt.Errorf("bench gemm: bad dtype")
+	}
+	if bf16 {
+		w = w.WithBF16(true)
 	}
 	c := make([]float32, m*n)
 	var out []float64

@@ -144,16 +144,11 @@ func roundActivations(m, k int, a []float32, lda int, split func(n int, fn func(
 func serialFor(n int, fn func(lo, hi int)) { fn(0, n) }
 
 // gemmBF16Serial is gemmSerial for a bf16-packed B and an A already rounded to bfloat16
-// ([roundActivations]). A variant with a bf16 kernel runs it on
-// words; the others widen both panels to float32, each pair odd element first, and run
-// their float32 kernel, which then adds the same exact products in the same order.
+// ([roundActivations]). A variant with a bf16 kernel runs it on words; the others widen
+// both panels to float32, each pair odd element first, and run their float32 kernel, which
+// then adds the same exact products in the same order.
 func gemmBF16Serial(v *Variant, m, n, k int, a []float32, lda int, b *PackedBF16, c []float32, ldc int, accumulate bool) {
-	if !accumulate {
-		for i := range m {
-			clear(c[i*ldc : i*ldc+n])
-		}
-	}
-	if k == 0 {
+	if !startC(m, n, k, c, ldc, accumulate) {
 		return
 	}
 	bufs := bf16BufPool.Get().(*bf16Bufs)

@@ -274,13 +274,19 @@ func splitEven(n, w, unit int) [][2]int {
 	return parts
 }
 
-func gemmSerial(kern kernelFunc, m, n, k int, a []float32, lda int, b Mat, transB bool, c []float32, ldc int, accumulate bool) {
+// startC clears C (m x n, row stride ldc) unless accumulating, and reports whether there
+// are products to add (k > 0).
+func startC(m, n, k int, c []float32, ldc int, accumulate bool) bool {
 	if !accumulate {
 		for i := range m {
 			clear(c[i*ldc : i*ldc+n])
 		}
 	}
-	if k == 0 {
+	return k > 0
+}
+
+func gemmSerial(kern kernelFunc, m, n, k int, a []float32, lda int, b Mat, transB bool, c []float32, ldc int, accumulate bool) {
+	if !startC(m, n, k, c, ldc, accumulate) {
 		return
 	}
 	bufs := bufPool.Get().(*gemmBufs)

@@ -271,3 +271,21 @@ func BenchmarkGemm(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMicroKernel times each variant's micro-kernel alone on one packed kc-deep tile
+// (L1-resident), the peak the blocked GEMM approaches.
+func BenchmarkMicroKernel(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	a, w, c := randSlice(r, kc*mr, 1), randSlice(r, kc*nr, 1), make([]float32, mr*nr)
+	for _, v := range Variants() {
+		if !v.Supported {
+			continue
+		}
+		b.Run(v.Name, func(b *testing.B) {
+			for b.Loop() {
+				v.kernel(kc, &a[0], &w[0], &c[0], nr)
+			}
+			b.ReportMetric(2*kc*mr*nr*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

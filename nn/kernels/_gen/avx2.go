@@ -200,15 +200,7 @@ func xSigmoidAVX2() {
 	CMPQ(n, Imm(8))
 	JL(LabelRef("xsig2_done"))
 	VMOVUPS(Mem{Base: x}, v)
-	VMULPS(v, v, t)  // x²
-	VMULPS(bz, t, t) // b·x²
-	VADDPS(az, t, t) // a + b·x²
-	VMULPS(v, t, z)  // a·x + b·x³
-	VXORPS(t, t, t)
-	VSUBPS(z, t, z) // negate
-	expY(z, reg.Y5, reg.Y6, reg.Y7, reg.Y8, reg.Y9)
-	VADDPS(c8(11), z, z) // 1 + e
-	VDIVPS(z, v, v)      // x / (1+e)
+	xSigmoidStep(v, z, t, az, bz, func(z Op) { expY(z.(reg.VecPhysical), reg.Y5, reg.Y6, reg.Y7, reg.Y8, reg.Y9) }, c8(11))
 	VMOVUPS(v, Mem{Base: x})
 	ADDQ(U32(32), x)
 	SUBQ(U32(8), n)

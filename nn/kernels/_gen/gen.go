@@ -197,15 +197,7 @@ func xSigmoid() {
 	CMPQ(n, Imm(16))
 	JL(LabelRef("xsig_done"))
 	VMOVUPS(Mem{Base: x}, v)
-	VMULPS(v, v, t)  // x²
-	VMULPS(bz, t, t) // b·x²
-	VADDPS(az, t, t) // a + b·x²
-	VMULPS(v, t, z)  // a·x + b·x³
-	VXORPS(t, t, t)
-	VSUBPS(z, t, z) // negate
-	expZ(z, c)
-	VADDPS(c[11], z, z) // 1 + e
-	VDIVPS(z, v, v)     // x / (1+e)
+	xSigmoidStep(v, z, t, az, bz, func(z Op) { expZ(z.(reg.VecVirtual), c) }, c[11])
 	VMOVUPS(v, Mem{Base: x})
 	ADDQ(U32(64), x)
 	SUBQ(U32(16), n)
@@ -213,6 +205,20 @@ func xSigmoid() {
 	Label("xsig_done")
 	VZEROUPPER()
 	RET()
+}
+
+// xSigmoidStep sets v = v / (1 + exp(-(a·v + b·v³))) lane-wise, with z and t as scratch;
+// exp sets its register to its exponential and one holds 1.
+func xSigmoidStep(v, z, t, az, bz Op, exp func(Op), one Op) {
+	VMULPS(v, v, t)  // x²
+	VMULPS(bz, t, t) // b·x²
+	VADDPS(az, t, t) // a + b·x²
+	VMULPS(v, t, z)  // a·x + b·x³
+	VXORPS(t, t, t)
+	VSUBPS(z, t, z) // negate
+	exp(z)
+	VADDPS(one, z, z) // 1 + e
+	VDIVPS(z, v, v)   // x / (1+e)
 }
 
 // dotF32: sum of a[i]*b[i] for i < n (a multiple of 32), four independent accumulators.
