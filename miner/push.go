@@ -181,6 +181,10 @@ func Push(ctx context.Context, h Hub, ch PushChain, cfg PushConfig) (*PushResult
 		st = want
 	}
 	if st.Commit == "" {
+		if info, err := h.ModelInfo(ctx, cfg.Repo, "main"); err == nil && !info.Private {
+			// The reference's push_to_hub(private=True) keeps an existing repo's visibility too.
+			log.Warn("the repo is public: the new commit is visible before its metadata is on chain, so another miner could commit it first")
+		}
 		log.Info("uploading", "dir", cfg.Dir)
 		if st.Commit, err = h.Upload(ctx, cfg.Dir, cfg.Repo, hub.UploadOptions{}); err != nil {
 			return fail(err)
