@@ -78,7 +78,12 @@ func (c PushConfig) Validate() error {
 
 // StatePath is where a push of dir records its progress: beside dir (not inside it, where it
 // would be uploaded), as dir + ".push.json".
-func StatePath(dir string) string { return filepath.Clean(dir) + ".push.json" }
+func StatePath(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return filepath.Clean(dir) + ".push.json"
+}
 
 // PushResult is what a push published.
 type PushResult struct {
