@@ -63,6 +63,9 @@ func smallCompetition() competition.Competition {
 // that loaded (its weight renormalized to 1), the copy of an earlier model loses by exactly
 // epsilon times its score, and opponents a validator would score +Inf lose.
 func TestJudge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("evaluates models for tens of seconds; run without -short")
+	}
 	ctx := t.Context()
 	lc, keys := openChain(t, localchain.SubnetConfig{NoCommitRateLimit: true}, "//Alice", "//Bob", "//Carol")
 	client, _ := startHub(t, nil)
