@@ -234,10 +234,26 @@ type VerdictConfig struct {
 	Progress func()
 }
 
+// Validate reports a config that cannot work.
+func (c VerdictConfig) Validate() error {
+	switch {
+	case c.Model == "":
+		return errors.New("verdict: no model directory")
+	case len(c.Tasks) == 0:
+		return errors.New("verdict: no tasks")
+	case len(c.Against) > 0 && (c.Subnet.Chain == nil || c.Hub == nil || c.StoreDir == ""):
+		return errors.New("verdict: opponents need a chain, a hub and a store directory")
+	}
+	return nil
+}
+
 // Judge scores the local model and each opponent on the same tasks as validators would
 // (constraints, hash check, Score) and compares them with Compare at the local model's first
 // evaluation block.
 func Judge(ctx context.Context, c VerdictConfig) (*Verdict, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
 	cons := c.Competition.Constraints
 	v := &Verdict{Competition: c.Competition.ID, CommitBlock: c.CommitBlock, EvalBlock: c.CommitBlock + cons.EvalBlockDelay}
 	var err error
