@@ -184,3 +184,21 @@ func TestCompare(t *testing.T) {
 		})
 	}
 }
+
+func TestVerdictConfigValidate(t *testing.T) {
+	tasks := []Task{{EvalTask: competition.EvalTask{Name: "T", Weight: 1}}}
+	for _, tc := range []struct {
+		name string
+		c    VerdictConfig
+		ok   bool
+	}{
+		{"no opponents", VerdictConfig{Model: "m", Tasks: tasks}, true},
+		{"no model", VerdictConfig{Tasks: tasks}, false},
+		{"no tasks", VerdictConfig{Model: "m"}, false},
+		{"opponents without a hub", VerdictConfig{Model: "m", Tasks: tasks, Against: []chain.UID{1}, StoreDir: "s"}, false},
+	} {
+		if err := tc.c.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: Validate() = %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}
