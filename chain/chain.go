@@ -26,6 +26,24 @@ type Reader interface {
 	// it was committed at (the model's submission block, sn9-spec.md section 4). It returns an
 	// error wrapping ErrNotFound when the hotkey has no commitment there.
 	Commitment(ctx context.Context, netuid uint16, hotkey string) (Commitment, error)
+
+	// Hyperparameters returns subnet netuid's settings that govern weight setting. It
+	// returns an error wrapping ErrNotFound when the subnet does not exist.
+	Hyperparameters(ctx context.Context, netuid uint16) (Hyperparameters, error)
+}
+
+// Hyperparameters are the subnet settings a validator must respect when setting weights.
+// With commit-reveal on, SetWeights commits and the chain applies the weights in the reveal
+// epoch, RevealPeriodEpochs after the commit's (so within (RevealPeriodEpochs+1)·(Tempo+1)
+// blocks); the rate limit then counts from the hotkey's last commit or reveal.
+type Hyperparameters struct {
+	Tempo               uint16 // blocks per epoch
+	WeightsRateLimit    uint64 // blocks between two weight settings of one hotkey
+	MinAllowedWeights   uint16
+	MaxWeightLimit      uint16 // largest weight any uid may get, u16-normalized (65535 = no limit)
+	WeightsVersion      uint64 // the version key set_weights must carry (at least)
+	CommitRevealEnabled bool
+	RevealPeriodEpochs  uint64
 }
 
 // Committer publishes a hotkey's commitment (a miner's model metadata).
@@ -45,6 +63,34 @@ type WeightSetter interface {
 	// ErrNotRegistered, ErrRateLimited or ErrInvalid where they apply.
 	SetWeights(ctx context.Context, signer Signer, netuid uint16, uids []UID, weights []uint16, versionKey uint64) error
 }
+
+// WeightCommitReader reads back a hotkey's timelocked weight commits (the form SetWeights
+// takes on a subnet with commit-reveal), so a validator can see whether its weights were
+// revealed and applied, or why not. Backends implement it as far as their state records it.
+type WeightCommitReader interface {
+	// WeightCommits returns hotkey's commits on subnet netuid that the chain still knows,
+	// oldest first.
+	WeightCommits(ctx context.Context, netuid uint16, hotkey string) ([]WeightCommit, error)
+}
+
+// WeightCommit is one timelocked weight commit and what became of it.
+type WeightCommit struct {
+	Block       Block        // block the commit was made at
+	RevealRound uint64       // beacon round whose signature opens it
+	Status      CommitStatus // pending until the chain reveals or drops it
+	Resolved    Block        // block it was revealed or dropped at; 0 while pending
+	Reason      string       // why it was dropped (CommitFailed)
+}
+
+// CommitStatus is a weight commit's state.
+type CommitStatus string
+
+// Weight commit states.
+const (
+	CommitPending  CommitStatus = "pending"  // waiting for its round's signature and reveal epoch
+	CommitRevealed CommitStatus = "revealed" // opened and applied as set_weights
+	CommitFailed   CommitStatus = "failed"   // dropped: did not open, decode or pass set_weights' checks, or expired
+)
 
 // Chain is everything a validator or miner needs from a chain backend.
 type Chain interface {

@@ -19,14 +19,15 @@ import (
 	"time"
 
 	"github.com/pretrain/pretrain/internal/atomicfile"
+	"github.com/pretrain/pretrain/internal/bounded"
 )
 
 // DefaultCacheBytes bounds the page cache on disk.
 const DefaultCacheBytes = 2 << 30
 
 // cacheVersion is stored in every entry; entries of another version are ignored. Version 2
-// added the endpoint to the key.
-const cacheVersion = 2
+// added the endpoint to the key, version 3 the page's checksum.
+const cacheVersion = 3
 
 // Cache is a Source that keeps validated /rows pages on disk, keyed by (endpoint, dataset,
 // config, split, offset, length), so a local datasets-server's pages are never served for the
@@ -68,14 +69,17 @@ func (c *Cache) HasToken() bool {
 }
 
 type cacheEntry struct {
-	Version  int       `json:"version"`
-	Endpoint string    `json:"endpoint"`
-	Dataset  string    `json:"dataset"`
-	Config   string    `json:"config"`
-	Split    string    `json:"split"`
-	Offset   int64     `json:"offset"`
-	Length   int       `json:"length"`
-	Page     *RowsPage `json:"page"`
+	Version  int    `json:"version"`
+	Endpoint string `json:"endpoint"`
+	Dataset  string `json:"dataset"`
+	Config   string `json:"config"`
+	Split    string `json:"split"`
+	Offset   int64  `json:"offset"`
+	Length   int    `json:"length"`
+	// SHA256 is the hex sha256 of Page's bytes: a page edited or damaged on disk is
+	// refetched, never read as the datasets-server's.
+	SHA256 string          `json:"sha256"`
+	Page   json.RawMessage `json:"page"`
 }
 
 func (c *Cache) path(r RowsRequest) string {
@@ -106,24 +110,35 @@ func (c *Cache) Size(ctx context.Context, dataset string) (*Size, error) {
 }
 
 func (c *Cache) read(p string, r RowsRequest) (*RowsPage, bool) {
-	data, err := os.ReadFile(p)
-	if err != nil {
+	data, err := bounded.ReadFile(p, c.maxBytes)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false
 	}
 	var e cacheEntry
-	if err := json.Unmarshal(data, &e); err != nil || e.Version != cacheVersion || e.Page == nil || e.Endpoint != c.endpoint ||
+	var page RowsPage
+	if err != nil || json.Unmarshal(data, &e) != nil || e.Version != cacheVersion || e.Endpoint != c.endpoint ||
 		e.Dataset != r.Dataset || e.Config != r.Config || e.Split != r.Split || e.Offset != r.Offset || e.Length != r.Length ||
-		len(e.Page.Rows) > r.Length {
+		e.SHA256 != pageSum(e.Page) || json.Unmarshal(e.Page, &page) != nil || len(page.Rows) > r.Length {
 		c.log.Warn("page cache entry unusable, refetching", "path", p)
 		return nil, false
 	}
 	now := time.Now()
 	_ = os.Chtimes(p, now, now) // recency for eviction
-	return e.Page, true
+	return &page, true
+}
+
+func pageSum(page []byte) string {
+	sum := sha256.Sum256(page)
+	return hex.EncodeToString(sum[:])
 }
 
 func (c *Cache) write(p string, r RowsRequest, page *RowsPage) error {
-	data, err := json.Marshal(cacheEntry{Version: cacheVersion, Endpoint: c.endpoint, Dataset: r.Dataset, Config: r.Config, Split: r.Split, Offset: r.Offset, Length: r.Length, Page: page})
+	pageJSON, err := json.Marshal(page)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(cacheEntry{Version: cacheVersion, Endpoint: c.endpoint, Dataset: r.Dataset, Config: r.Config, Split: r.Split,
+		Offset: r.Offset, Length: r.Length, SHA256: pageSum(pageJSON), Page: pageJSON})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -166,5 +167,38 @@ func TestCacheKeyIncludesEndpoint(t *testing.T) {
 	}
 	if _, err := cl.Rows(t.Context(), req); err != nil || local.calls != 1 {
 		t.Errorf("local endpoint refetched (%d calls, %v); want its cached page", local.calls, err)
+	}
+}
+
+// TestCacheTamperedPage: a cached page whose rows were edited on disk (valid JSON, right
+// key) fails its checksum and is refetched from the source, not served.
+func TestCacheTamperedPage(t *testing.T) {
+	src := &countingSource{size: 10}
+	c, err := NewCache(src, filepath.Join(t.TempDir(), "pages"), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := RowsRequest{Dataset: "d", Config: "c", Split: "s", Offset: 7, Length: 50}
+	orig, err := c.Rows(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(c.path(req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := bytes.Replace(data, []byte("d/7/"), []byte("X/7/"), 1)
+	if bytes.Equal(tampered, data) {
+		t.Fatalf("row text not found in the entry: %s", data)
+	}
+	if err := os.WriteFile(c.path(req), tampered, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Rows(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.calls != 2 || string(got.Rows[0]["text"]) != string(orig.Rows[0]["text"]) {
+		t.Errorf("after tampering: %d source calls (want 2), row %s (want %s)", src.calls, got.Rows[0]["text"], orig.Rows[0]["text"])
 	}
 }

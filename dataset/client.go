@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pretrain/pretrain/internal/stall"
 )
 
 // DefaultEndpoint is the Hugging Face datasets-server.
@@ -197,30 +199,10 @@ func (c *Client) url(path string, q url.Values) string {
 	return u.String()
 }
 
-// errNoProgress ends a request that made no progress for the client's idle timeout.
-var errNoProgress = errors.New("no progress within the timeout")
-
-// idleReader pushes back a request's idle deadline on every read that returns data.
-type idleReader struct {
-	r     io.Reader
-	timer *time.Timer
-	idle  time.Duration
-}
-
-func (r *idleReader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if n > 0 {
-		r.timer.Reset(r.idle)
-	}
-	return n, err
-}
-
 // get performs one GET and returns the body of a 2xx response.
 func (c *Client) get(ctx context.Context, op, u string, auth bool) ([]byte, error) {
-	rctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	timer := time.AfterFunc(c.idle, func() { cancel(errNoProgress) })
-	defer timer.Stop()
+	rctx, watch, stop := stall.Watch(ctx, c.idle)
+	defer stop()
 	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("datasets-server %s: %w", op, err)
@@ -236,13 +218,10 @@ func (c *Client) get(ctx context.Context, op, u string, auth bool) ([]byte, erro
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if cause := context.Cause(rctx); cause != nil {
-			err = fmt.Errorf("%w: %w", cause, err)
-		}
-		return nil, &RequestError{Op: op, URL: u, Err: err}
+		return nil, &RequestError{Op: op, URL: u, Err: watch.Err(rctx, err)}
 	}
 	defer resp.Body.Close()
-	timer.Reset(c.idle)
+	watch.Kick()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// Drain a little so the connection can be reused; never the whole of a huge body.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -251,15 +230,12 @@ func (c *Client) get(ctx context.Context, op, u string, auth bool) ([]byte, erro
 	if resp.ContentLength > c.maxBody {
 		return nil, fmt.Errorf("datasets-server %s %s: %w: %d bytes, limit %d", op, u, ErrBodyTooLarge, resp.ContentLength, c.maxBody)
 	}
-	body, err := io.ReadAll(&idleReader{r: io.LimitReader(resp.Body, c.maxBody+1), timer: timer, idle: c.idle})
+	body, err := io.ReadAll(watch.Reader(io.LimitReader(resp.Body, c.maxBody+1)))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if cause := context.Cause(rctx); cause != nil {
-			err = fmt.Errorf("%w: %w", cause, err)
-		}
-		return nil, &RequestError{Op: op, URL: u, Status: resp.StatusCode, Err: fmt.Errorf("read body: %w", err)}
+		return nil, &RequestError{Op: op, URL: u, Status: resp.StatusCode, Err: fmt.Errorf("read body: %w", watch.Err(rctx, err))}
 	}
 	if int64(len(body)) > c.maxBody {
 		return nil, fmt.Errorf("datasets-server %s %s: %w: over %d bytes", op, u, ErrBodyTooLarge, c.maxBody)

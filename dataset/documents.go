@@ -101,11 +101,15 @@ func startsWithObject(r *bufio.Reader) bool {
 // DocumentBatches tokenizes docs as a loader tokenizes rows (truncation, EOS after each
 // document) and packs the buffer into batches of one seqLen-token row ([Pack], packed). Unlike
 // a validator's task, every window is kept, in order.
-func DocumentBatches(docs []string, tok Tokenizer, seqLen int) ([]Batch, error) {
+func DocumentBatches(ctx context.Context, docs []string, tok Tokenizer, seqLen int) ([]Batch, error) {
 	l := Loader{Tokenizer: tok}
 	var buf []int32
 	eos := tok.EOS()
-	for _, ids := range l.tokenize(docs) {
+	ids, err := l.tokenize(ctx, docs)
+	if err != nil {
+		return nil, err
+	}
+	for _, ids := range ids {
 		buf = append(append(buf, ids...), eos)
 	}
 	batches, err := Pack(buf, eos, 1, seqLen, false)

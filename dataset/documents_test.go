@@ -3,6 +3,7 @@ package dataset
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -78,7 +79,7 @@ func TestDocumentBatches(t *testing.T) {
 		stream = append(append(stream, ids...), tok.EOS())
 	}
 	const L = 64
-	batches, err := DocumentBatches(docs, tok, L)
+	batches, err := DocumentBatches(context.Background(), docs, tok, L)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func TestDocumentBatches(t *testing.T) {
 			t.Fatalf("batch %d is not window %d of the stream", i, i)
 		}
 	}
-	if _, err := DocumentBatches([]string{"short"}, tok, L); !errors.Is(err, ErrNoBatches) {
+	if _, err := DocumentBatches(context.Background(), []string{"short"}, tok, L); !errors.Is(err, ErrNoBatches) {
 		t.Errorf("too short: error = %v, want ErrNoBatches", err)
 	}
 }

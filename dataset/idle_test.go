@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/pretrain/pretrain/internal/stall"
 )
 
 // trickleTransport answers every request with a 200 whose body arrives in chunks, gap apart
@@ -56,7 +58,7 @@ func TestClientIdleTimeout(t *testing.T) {
 			Transport: trickleTransport{chunks: parts, gap: 20 * time.Second}})
 		_, err = stalled.Rows(t.Context(), RowsRequest{Dataset: "d", Config: "c", Split: "s", Length: 50})
 		var re *RequestError
-		if !errors.As(err, &re) || !errors.Is(err, errNoProgress) {
+		if !errors.As(err, &re) || !errors.Is(err, stall.ErrNoProgress) {
 			t.Errorf("stalled body: error %v, want a RequestError for no progress", err)
 		}
 	})

@@ -257,7 +257,10 @@ func (l *Loader) fetchPage(ctx context.Context, p Page, buf *[]int32) error {
 		return err
 	}
 	texts, firstErr := l.rowTexts(ctx, page.Rows)
-	ids := l.tokenize(texts)
+	ids, err := l.tokenize(ctx, texts)
+	if err != nil {
+		return err
+	}
 	for _, doc := range ids {
 		*buf = append(*buf, doc...)
 		*buf = append(*buf, l.Tokenizer.EOS())
@@ -337,9 +340,21 @@ func (l *Loader) stackText(ctx context.Context, r Row) (string, error) {
 
 func (l *Loader) workers() int { return max(cmp.Or(l.Workers, runtime.GOMAXPROCS(0)), 1) }
 
-// tokenize encodes texts in parallel (truncation=True); the result is in input order.
-func (l *Loader) tokenize(texts []string) [][]int32 {
+// contextEncoder is the optional capability of a [Tokenizer] whose encode stops when its
+// context ends and can fail (the tokenizer package's, whose split pattern may time out).
+type contextEncoder interface {
+	EncodeContext(ctx context.Context, text string, truncate bool) ([]int32, error)
+}
+
+// tokenize encodes texts in parallel (truncation=True); the result is in input order. An
+// encode error (ctx ended, a split pattern timed out) is returned, not retried.
+func (l *Loader) tokenize(ctx context.Context, texts []string) ([][]int32, error) {
+	encode := func(t string) ([]int32, error) { return l.Tokenizer.Encode(t, true), ctx.Err() }
+	if ce, ok := l.Tokenizer.(contextEncoder); ok {
+		encode = func(t string) ([]int32, error) { return ce.EncodeContext(ctx, t, true) }
+	}
 	out := make([][]int32, len(texts))
+	errs := make([]error, len(texts))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, l.workers())
 	for i, t := range texts {
@@ -348,11 +363,16 @@ func (l *Loader) tokenize(texts []string) [][]int32 {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			out[i] = l.Tokenizer.Encode(t, true)
+			out[i], errs[i] = encode(t)
 		}()
 	}
 	wg.Wait()
-	return out
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("tokenize row %d: %w", i, err)
+		}
+	}
+	return out, nil
 }
 
 // PlanPages returns the first round of pages the reference draws for seed, assuming every

@@ -103,6 +103,13 @@ type Config struct {
 	Progress io.Writer
 	// InfoTimeout bounds a model info request (the reference passes timeout=10). Default 10 s.
 	InfoTimeout time.Duration
+	// StallTimeout bounds the time a download waits for response headers or for the next
+	// bytes of a file (huggingface_hub's download timeout). Default 10 s.
+	StallTimeout time.Duration
+	// DownloadRetries is how many times a file whose transfer broke (stalled, connection
+	// lost) is resumed from where it stopped, a second apart, as huggingface_hub's http_get
+	// does. Default 5; negative: none.
+	DownloadRetries int
 }
 
 // ConfigFromEnv reads huggingface_hub's variables through getenv: HF_ENDPOINT, and the token
@@ -122,6 +129,8 @@ type Client struct {
 	log      *slog.Logger
 	progress io.Writer
 	infoTO   time.Duration
+	stallTO  time.Duration
+	retries  int
 }
 
 // New returns a client for cfg.
@@ -148,8 +157,13 @@ func New(cfg Config) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	retries := cmp.Or(cfg.DownloadRetries, 5)
+	if retries < 0 {
+		retries = 0
+	}
 	return &Client{base: base, token: cfg.Token, http: &c, log: log.With("component", "hub"),
-		progress: cfg.Progress, infoTO: cmp.Or(cfg.InfoTimeout, 10*time.Second)}, nil
+		progress: cfg.Progress, infoTO: cmp.Or(cfg.InfoTimeout, 10*time.Second),
+		stallTO: cmp.Or(cfg.StallTimeout, 10*time.Second), retries: retries}, nil
 }
 
 // Endpoint returns the hub's base URL.

@@ -6,20 +6,24 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/pretrain/pretrain/internal/atomicfile"
 	"github.com/pretrain/pretrain/internal/progress"
+	"github.com/pretrain/pretrain/internal/stall"
 )
 
 // Names of the files transformers 4.44 (the version the reference pins) fetches for
@@ -309,7 +313,7 @@ func (c *Client) fetchFile(ctx context.Context, repo, commit, staging string, f 
 		offset = 0
 	}
 	if offset < f.Size {
-		if err := c.get(ctx, repo, commit, f, out, offset, prog); err != nil {
+		if err := c.getRetrying(ctx, repo, commit, f, out, offset, prog); err != nil {
 			return fail(err)
 		}
 	} else {
@@ -336,6 +340,36 @@ func truncate(f *os.File) error {
 	return err
 }
 
+// errBroken marks a transfer that broke (stalled, connection lost) after the request was
+// sent: resuming it is safe, as a GET with Range changes nothing on the server.
+var errBroken = errors.New("transfer broken")
+
+// retryPause is the wait before resuming a broken transfer (huggingface_hub sleeps 1 s).
+const retryPause = time.Second
+
+// getRetrying is get, resumed from the bytes already in out up to c.retries times when the
+// transfer breaks. HTTP errors, integrity errors and a body that ends early are not retried,
+// as huggingface_hub retries only ConnectionError and ReadTimeout.
+func (c *Client) getRetrying(ctx context.Context, repo, commit string, f RepoFile, out *os.File, offset int64, prog *progress.Bar) error {
+	for attempt := 0; ; attempt++ {
+		start := prog.Done()
+		err := c.get(ctx, repo, commit, f, out, offset, prog)
+		if err == nil || !errors.Is(err, errBroken) || ctx.Err() != nil || attempt >= c.retries {
+			return err
+		}
+		c.log.Warn("download broke, resuming", "repo", repo, "file", f.Path, "attempt", attempt+1, "err", err)
+		prog.Set(start) // get counts the resumed offset again
+		if offset, err = out.Seek(0, io.SeekEnd); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(retryPause):
+		}
+	}
+}
+
 // get streams the file from offset into out. The URL and headers follow huggingface_hub's
 // hf_hub_url ({endpoint}/{repo}/resolve/{revision}/{quoted filename}) and http_get (Range:
 // bytes=N- to resume). The Hub's metadata headers (X-Repo-Commit, X-Linked-Etag,
@@ -346,7 +380,9 @@ func (c *Client) get(ctx context.Context, repo, commit string, f RepoFile, out *
 		segs[i] = urlPathEscape(s)
 	}
 	u := c.url("/"+repo+"/resolve/"+commit+"/"+strings.Join(segs, "/"), nil)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	rctx, watch, stop := stall.Watch(ctx, c.stallTO)
+	defer stop()
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
 	}
@@ -356,9 +392,13 @@ func (c *Client) get(ctx context.Context, repo, commit string, f RepoFile, out *
 	}
 	first, resp, err := c.do(req)
 	if err != nil {
+		if ue := (*url.Error)(nil); errors.As(err, &ue) { // the request failed, not a redirect rule
+			err = fmt.Errorf("%w: %w", errBroken, watch.Err(rctx, err))
+		}
 		return err
 	}
 	defer resp.Body.Close()
+	watch.Kick()
 	if err := checkMetadata(first, commit, f); err != nil {
 		return err
 	}
@@ -379,9 +419,9 @@ func (c *Client) get(ctx context.Context, repo, commit string, f RepoFile, out *
 	}
 	prog.Add(offset)
 	want := f.Size - offset
-	n, err := io.Copy(out, io.LimitReader(&progressReader{resp.Body, prog}, want+1))
+	n, err := io.Copy(out, io.LimitReader(&progressReader{watch.Reader(resp.Body), prog}, want+1))
 	if err != nil {
-		return fmt.Errorf("after %d of %d bytes: %w", offset+n, f.Size, err)
+		return fmt.Errorf("%w after %d of %d bytes: %w", errBroken, offset+n, f.Size, watch.Err(rctx, err))
 	}
 	if n > want {
 		os.Remove(out.Name())

@@ -111,7 +111,7 @@ func scanDir(dir string) ([]*localFile, error) {
 			return err
 		}
 		f := &localFile{path: rel, local: p}
-		in, err := os.Open(p)
+		in, err := bounded.Open(p)
 		if err != nil {
 			return err
 		}

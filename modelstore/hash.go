@@ -1,6 +1,7 @@
 package modelstore
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -10,8 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"unicode/utf8"
+
+	"github.com/pretrain/pretrain/internal/bounded"
 )
 
 // hashBlockSize is the read size of the reference's get_hash_of_file (64 KiB). The digest does
@@ -20,26 +22,34 @@ const hashBlockSize = 64 << 10
 
 // HashFile returns base64(sha256(contents of path)), the reference's get_hash_of_file
 // (sn9-spec.md section 5). A symlink is followed, as Python's open does.
-func HashFile(path string) (string, error) {
-	// O_NONBLOCK keeps a FIFO from blocking the open; it changes nothing for regular files.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+func HashFile(path string) (string, error) { return hashFile(context.Background(), path) }
+
+func hashFile(ctx context.Context, path string) (string, error) {
+	// Python would hang on a FIFO or hash a device forever; only regular files are hashed.
+	f, err := bounded.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("hash file %s: %w", path, err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", fmt.Errorf("hash file %s: %w", path, err)
-	}
-	// Python would hang on a FIFO or hash a device forever; only regular files are hashed.
-	if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("hash file %s: not a regular file (%s)", path, fi.Mode().Type())
-	}
 	h := sha256.New()
-	if _, err := io.CopyBuffer(h, f, make([]byte, hashBlockSize)); err != nil {
+	if _, err := io.CopyBuffer(h, ctxReader{ctx, f}, make([]byte, hashBlockSize)); err != nil {
 		return "", fmt.Errorf("hash file %s: %w", path, err)
 	}
 	return base64.StdEncoding.EncodeToString(h.Sum(nil)), nil
+}
+
+// ctxReader fails its reads once ctx ends: a multi-gigabyte file stops hashing within a
+// block of an interrupt.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // HashDir returns the reference's get_hash_of_directory (sn9-spec.md section 5): one sha256 fed
@@ -56,10 +66,13 @@ func HashFile(path string) (string, error) {
 //
 // Where the reference silently skips a directory it cannot list, or crashes on a dangling
 // symlink, HashDir returns an error instead.
-func HashDir(dir string) (string, error) {
+func HashDir(dir string) (string, error) { return HashDirContext(context.Background(), dir) }
+
+// HashDirContext is [HashDir] that stops, with ctx's error, once ctx ends.
+func HashDirContext(ctx context.Context, dir string) (string, error) {
 	h := sha256.New()
 	if err := hashWalk(dir, func(path string) error {
-		fh, err := HashFile(path)
+		fh, err := hashFile(ctx, path)
 		if err != nil {
 			return err
 		}

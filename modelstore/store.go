@@ -133,7 +133,7 @@ func (s *Store) Fetch(ctx context.Context, d Downloader, hotkey string, ref Ref,
 	if err != nil {
 		return "", "", fmt.Errorf("fetch %s@%s for %s: %w", ref.RepoID(), ref.Commit, hotkey, err)
 	}
-	if hash, err = HashDir(dir); err != nil {
+	if hash, err = HashDirContext(ctx, dir); err != nil {
 		return "", "", fmt.Errorf("fetch %s@%s for %s: %w", ref.RepoID(), ref.Commit, hotkey, err)
 	}
 	return dir, hash, nil

@@ -1,9 +1,14 @@
 package nn
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
+	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -60,23 +65,92 @@ func TestLossStopsOnCancel(t *testing.T) {
 	}
 }
 
+// FuzzReadBatches compares the streaming parser with encoding/json: what it accepts,
+// encoding/json reads as the same batches (or rows); what encoding/json reads as well-formed
+// batches of ids, it accepts, except for the nulls encoding/json turns into 0.
 func FuzzReadBatches(f *testing.F) {
 	f.Add([]byte(`[[[1,2,3]],[[4,5,6],[7,8,9]]]`))
 	f.Add([]byte(`[[[1],[2,3]]]`))
+	f.Add([]byte(` [ [ -0 , 2147483647 ,-2147483648] ] `))
+	f.Add([]byte(`[[1,null]]`))
+	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b, err := ReadBatches(strings.NewReader(string(data)))
-		if err != nil {
-			return
+		got, err := ReadBatches(bytes.NewReader(data))
+		want, jsonErr := jsonBatches(data)
+		if err == nil && (jsonErr != nil || !reflect.DeepEqual(got, want)) {
+			t.Fatalf("ReadBatches(%q) = %v, encoding/json %v, %v", data, got, want, jsonErr)
 		}
-		for i, batch := range b {
-			if len(batch) == 0 || len(batch[0]) == 0 {
-				t.Fatalf("batch %d accepted empty", i)
-			}
-			for _, row := range batch {
-				if len(row) != len(batch[0]) {
-					t.Fatalf("batch %d accepted ragged", i)
-				}
-			}
+		if err != nil && jsonErr == nil && !bytes.Contains(data, []byte("null")) {
+			t.Fatalf("ReadBatches(%q) refused (%v); encoding/json reads %v", data, err, want)
 		}
 	})
+}
+
+// jsonBatches reads data as ReadBatches documents it, with encoding/json: batches or rows,
+// at least one batch, no empty batch or row, rows of a batch of equal length.
+func jsonBatches(data []byte) ([][][]int32, error) {
+	var batches [][][]int32
+	if err := json.Unmarshal(data, &batches); err != nil {
+		var rows [][]int32
+		if err := json.Unmarshal(data, &rows); err != nil {
+			return nil, err
+		}
+		batches = make([][][]int32, len(rows))
+		for i, r := range rows {
+			batches[i] = [][]int32{r}
+		}
+	}
+	if len(batches) == 0 {
+		return nil, errors.New("no batches")
+	}
+	for _, b := range batches {
+		if len(b) == 0 {
+			return nil, errors.New("empty batch")
+		}
+		for _, r := range b {
+			if len(r) == 0 || len(r) != len(b[0]) {
+				return nil, errors.New("empty or ragged row")
+			}
+		}
+	}
+	return batches, nil
+}
+
+// endless is "[[1,1,1,…" for ever.
+type endless struct{ started bool }
+
+func (e *endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = "1,"[i%2]
+	}
+	if !e.started && len(p) >= 2 {
+		e.started = true
+		copy(p, "[[")
+	}
+	return len(p), nil
+}
+
+// TestReadBatchesBounded: the token bound is checked while parsing, so an endless row is
+// refused after the bound's ids, having allocated about their size, not the file's (a 96 MB
+// file took 2 GB when the bound was checked after parsing it whole).
+func TestReadBatchesBounded(t *testing.T) {
+	const bound = 1 << 20
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	p := &batchParser{r: bufio.NewReader(&endless{}), maxTokens: bound}
+	_, err := p.file()
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Fatalf("ReadBatches(endless row) error = %v, want the token bound", err)
+	}
+	// A row grows by doubling: about 2 x 4 bytes a token in all.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 12*bound {
+		t.Errorf("parsing allocated %d bytes before refusing %d tokens", alloc, bound)
+	}
+	for _, in := range []string{`null`, `[]`, ``, ` `, `[[1,2]] x`, `[[01]]`, `[[1e2]]`, `[[2147483648]]`, `[[1,]]`} {
+		if b, err := ReadBatches(strings.NewReader(in)); err == nil {
+			t.Errorf("ReadBatches(%q) = %v, want an error", in, b)
+		}
+	}
 }

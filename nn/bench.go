@@ -14,6 +14,7 @@ import (
 type BenchEvalResult struct {
 	Preset          string    `json:"preset"`
 	DType           string    `json:"dtype"`
+	Precision       string    `json:"precision"`
 	SeqLen          int       `json:"seq_len"`
 	TokensPerSecond []float64 `json:"tokens_per_second"`
 	Median          float64   `json:"median_tokens_per_second"`
@@ -23,9 +24,10 @@ type BenchEvalResult struct {
 }
 
 // BenchEval times loss evaluation of one [1, seqLen] batch of random tokens on a preset
-// shape with random weights, runs times after one warm-up, and reports each run and the
-// median. Peak RSS is the process's high-water mark (Linux and other unixes).
-func BenchEval(ctx context.Context, preset, dtype string, seqLen, runs int) (*BenchEvalResult, error) {
+// shape with random weights at precision ("fp32", "bf16", or "auto": the dtype's), runs
+// times after one warm-up, and reports each run and the median. Peak RSS is the process's
+// high-water mark (Linux and other unixes).
+func BenchEval(ctx context.Context, preset, dtype, precision string, seqLen, runs int) (*BenchEvalResult, error) {
 	_, cfg, err := Preset(preset)
 	if err != nil {
 		return nil, err
@@ -37,12 +39,15 @@ func BenchEval(ctx context.Context, preset, dtype string, seqLen, runs int) (*Be
 	if err != nil {
 		return nil, err
 	}
+	if err := m.UsePrecision(precision); err != nil {
+		return nil, fmt.Errorf("bench eval: %w", err)
+	}
 	r := rand.New(rand.NewPCG(2, 3))
 	ids := make([]int32, seqLen)
 	for i := range ids {
 		ids[i] = int32(r.IntN(cfg.VocabSize))
 	}
-	res := &BenchEvalResult{Preset: preset, DType: dtype, SeqLen: seqLen, Kernel: kernels.Active(), Workers: kernels.Workers()}
+	res := &BenchEvalResult{Preset: preset, DType: dtype, Precision: m.Precision().String(), SeqLen: seqLen, Kernel: kernels.Active(), Workers: kernels.Workers()}
 	for i := range runs + 1 {
 		start := time.Now()
 		if _, err := m.Loss(ctx, [][]int32{ids}); err != nil {

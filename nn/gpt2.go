@@ -133,9 +133,47 @@ func buildGPT2[F kernels.Float](c *Config, w *weightSet[F]) (network[F], error) 
 func (g *gpt2[F]) head() kernels.Mat { return g.lmHead }
 func (g *gpt2[F]) headName() string  { return g.headAt }
 
+func (g *gpt2[F]) gemmWeights() []gemmWeight {
+	out := []gemmWeight{{&g.lmHead, true}}
+	for i := range g.blocks {
+		b := &g.blocks[i]
+		out = append(out, gemmWeight{&b.attnW, false}, gemmWeight{&b.projW, false}, gemmWeight{&b.fcW, false}, gemmWeight{&b.fc2W, false})
+	}
+	return out
+}
+
+// gpt2Step is what every block of one forward shares: the batch's shape, the KV cache, and
+// the scratch each sublayer's output lands in before it is added to the residual stream.
+type gpt2Step[F kernels.Float] struct {
+	n, rows, L, pos0 int
+	cache            *KVCache
+	proj             []F
+}
+
+// gpt2Acts are one block's activations. Inference reuses one set for every block; a trace
+// keeps each block's, and its LayerTrace points at them.
+type gpt2Acts[F kernels.Float] struct {
+	ln1, qkv, att, ln2, fc []F
+	act                    []F // fc itself (activated in place) unless traced
+	mean1, rstd1           []F // norm statistics: nil unless traced
+	mean2, rstd2           []F
+}
+
+func (g *gpt2[F]) newActs(n int, traced bool) *gpt2Acts[F] {
+	d, inner := g.cfg.Hidden, g.cfg.Intermed
+	a := &gpt2Acts[F]{ln1: make([]F, n*d), qkv: make([]F, n*3*d), att: make([]F, n*d), ln2: make([]F, n*d),
+		fc: make([]F, n*inner)}
+	a.act = a.fc
+	if traced {
+		a.act = make([]F, n*inner)
+		a.mean1, a.rstd1, a.mean2, a.rstd2 = make([]F, n), make([]F, n), make([]F, n), make([]F, n)
+	}
+	return a
+}
+
 func (g *gpt2[F]) forward(ctx context.Context, ids []int32, rows int, cache *KVCache, out []F, tr *Trace[F]) error {
 	c := g.cfg
-	n, d, inner := len(ids), c.Hidden, c.Intermed
+	n, d := len(ids), c.Hidden
 	if err := checkIDs(ids, c.VocabSize); err != nil {
 		return err
 	}
@@ -153,76 +191,99 @@ func (g *gpt2[F]) forward(ctx context.Context, ids []int32, rows int, cache *KVC
 		kernels.RowOf(pe, g.wpe, pos0+i%L)
 		addInto(x[i*d:(i+1)*d], pe)
 	}
-	eps := float32(c.NormEps)
-	scale := F(1) // in F, as torch scales the scores in the model's dtype
-	if c.ScaleAttnWeights {
-		scale = F(1 / math.Sqrt(float64(c.HeadDim)))
-	}
-	proj := make([]F, n*d)
-	var ln1, qkv, att, ln2, fc, act, mean1, rstd1, mean2, rstd2 []F
-	for l, b := range g.blocks {
+	s := &gpt2Step[F]{n: n, rows: rows, L: L, pos0: pos0, cache: cache, proj: make([]F, n*d)}
+	var a *gpt2Acts[F]
+	for l := range g.blocks {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		t := tr.layer(l, len(g.blocks))
 		if l == 0 || t != nil {
-			// Inference reuses one set of buffers; a trace keeps every layer's.
-			ln1, qkv, att, ln2 = make([]F, n*d), make([]F, n*3*d), make([]F, n*d), make([]F, n*d)
-			fc = make([]F, n*inner)
+			a = g.newActs(n, t != nil)
 		}
-		act = fc // activated in place
 		if t != nil {
-			act = make([]F, n*inner)
-			mean1, rstd1, mean2, rstd2 = make([]F, n), make([]F, n), make([]F, n), make([]F, n)
-			*t = LayerTrace[F]{X: slices.Clone(x), Norm1: ln1, Mean1: mean1, Rstd1: rstd1, QKV: qkv, Att: att,
-				Norm2: ln2, Mean2: mean2, Rstd2: rstd2, Pre: fc, Act: act}
+			*t = LayerTrace[F]{X: slices.Clone(x), Norm1: a.ln1, Mean1: a.mean1, Rstd1: a.rstd1, QKV: a.qkv, Att: a.att,
+				Norm2: a.ln2, Mean2: a.mean2, Rstd2: a.rstd2, Pre: a.fc, Act: a.act}
 		}
-		layerNorm(ln1, x, n, b.ln1W, b.ln1B, eps, mean1, rstd1)
-		conv1D(qkv, ln1, n, b.attnW, b.attnB)
-		layerScale := scale
-		if c.ScaleAttnByInverseLayerIdx {
-			layerScale /= F(l + 1)
+		if err := g.blocks[l].forward(g, s, l, x, a, t); err != nil {
+			return err
 		}
-		for r := range rows {
-			o := r * L
-			// Without a cache, keys and values are read in place from q|k|v.
-			K, V, kvStride := qkv[o*3*d+d:], qkv[o*3*d+2*d:], 3*d
-			if cache != nil {
-				if K, V, err = cacheKV[F](cache, l, L); err != nil {
-					return err
-				}
-				for i := range L {
-					copy(K[(pos0+i)*d:(pos0+i+1)*d], qkv[i*3*d+d:i*3*d+2*d])
-					copy(V[(pos0+i)*d:(pos0+i+1)*d], qkv[i*3*d+2*d:i*3*d+3*d])
-				}
-				kvStride = d
-			}
-			a := kernels.Attention[F]{N: L, T: pos0 + L, Pos0: pos0, Heads: c.Heads, KVHeads: c.Heads, HeadDim: c.HeadDim,
-				Scale: float64(layerScale), Q: qkv[o*3*d:], QStride: 3 * d, K: K, V: V, KVStride: kvStride, Out: att[o*d:], OutStride: d}
-			a.Run()
-		}
-		conv1D(proj, att, n, b.projW, b.projB)
-		addInto(x, proj)
-		if t != nil {
-			t.XMid = slices.Clone(x)
-		}
-		layerNorm(ln2, x, n, b.ln2W, b.ln2B, eps, mean2, rstd2)
-		conv1D(fc, ln2, n, b.fcW, b.fcB)
-		if t != nil {
-			copy(act, fc)
-		}
-		g.act(act)
-		conv1D(proj, act, n, b.fc2W, b.fc2B)
-		addInto(x, proj)
 	}
 	var mean, rstd []F
 	if tr != nil {
 		mean, rstd = make([]F, n), make([]F, n)
 		tr.X, tr.Mean, tr.Rstd = slices.Clone(x), mean, rstd
 	}
-	layerNorm(x, x, n, g.lnfW, g.lnfB, eps, mean, rstd)
+	layerNorm(x, x, n, g.lnfW, g.lnfB, float32(c.NormEps), mean, rstd)
 	if cache != nil {
 		cache.n += n
 	}
 	return nil
+}
+
+// forward is one pre-norm GPT-2 block:
+//
+//	x = x + Attention(LayerNorm(x))
+//	x = x + MLP(LayerNorm(x))
+func (b *gpt2Block[F]) forward(g *gpt2[F], s *gpt2Step[F], l int, x []F, a *gpt2Acts[F], t *LayerTrace[F]) error {
+	eps := float32(g.cfg.NormEps)
+	layerNorm(a.ln1, x, s.n, b.ln1W, b.ln1B, eps, a.mean1, a.rstd1)
+	if err := b.attention(g.cfg, s, l, a); err != nil {
+		return err
+	}
+	addInto(x, s.proj)
+	if t != nil {
+		t.XMid = slices.Clone(x)
+	}
+	layerNorm(a.ln2, x, s.n, b.ln2W, b.ln2B, eps, a.mean2, a.rstd2)
+	b.mlp(g, s, a, t != nil)
+	addInto(x, s.proj)
+	return nil
+}
+
+// attention is the self-attention sublayer on a.ln1: the fused q|k|v projection, causal
+// attention within each row (over the cache's keys too), and the output projection into
+// s.proj. New keys and values go to the cache when there is one.
+func (b *gpt2Block[F]) attention(c *Config, s *gpt2Step[F], l int, a *gpt2Acts[F]) error {
+	d := c.Hidden
+	conv1D(a.qkv, a.ln1, s.n, b.attnW, b.attnB)
+	scale := F(1) // in F, as torch scales the scores in the model's dtype
+	if c.ScaleAttnWeights {
+		scale = F(1 / math.Sqrt(float64(c.HeadDim)))
+	}
+	if c.ScaleAttnByInverseLayerIdx {
+		scale /= F(l + 1)
+	}
+	for r := range s.rows {
+		o := r * s.L
+		// Without a cache, keys and values are read in place from q|k|v.
+		K, V, kvStride := a.qkv[o*3*d+d:], a.qkv[o*3*d+2*d:], 3*d
+		if s.cache != nil {
+			var err error
+			if K, V, err = cacheKV[F](s.cache, l, s.L); err != nil {
+				return err
+			}
+			for i := range s.L {
+				copy(K[(s.pos0+i)*d:(s.pos0+i+1)*d], a.qkv[i*3*d+d:i*3*d+2*d])
+				copy(V[(s.pos0+i)*d:(s.pos0+i+1)*d], a.qkv[i*3*d+2*d:i*3*d+3*d])
+			}
+			kvStride = d
+		}
+		att := kernels.Attention[F]{N: s.L, T: s.pos0 + s.L, Pos0: s.pos0, Heads: c.Heads, KVHeads: c.Heads, HeadDim: c.HeadDim,
+			Scale: float64(scale), Q: a.qkv[o*3*d:], QStride: 3 * d, K: K, V: V, KVStride: kvStride, Out: a.att[o*d:], OutStride: d}
+		att.Run()
+	}
+	conv1D(s.proj, a.att, s.n, b.projW, b.projB)
+	return nil
+}
+
+// mlp is the MLP sublayer on a.ln2 into s.proj: c_proj(act(c_fc(h))). keepPre keeps c_fc's
+// output (a trace reads it) by activating a copy.
+func (b *gpt2Block[F]) mlp(g *gpt2[F], s *gpt2Step[F], a *gpt2Acts[F], keepPre bool) {
+	conv1D(a.fc, a.ln2, s.n, b.fcW, b.fcB)
+	if keepPre {
+		copy(a.act, a.fc)
+	}
+	g.act(a.act)
+	conv1D(s.proj, a.act, s.n, b.fc2W, b.fc2B)
 }

@@ -238,10 +238,55 @@ func ropeTables[F kernels.Float](invFreq []float32, pos0, n int) (cos, sin []F) 
 func (m *llama[F]) head() kernels.Mat { return m.lmHead }
 func (m *llama[F]) headName() string  { return m.headAt }
 
+func (m *llama[F]) gemmWeights() []gemmWeight {
+	out := []gemmWeight{{&m.lmHead, true}}
+	for i := range m.layers {
+		L := &m.layers[i]
+		for _, w := range []*kernels.Mat{&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down} {
+			out = append(out, gemmWeight{w, true})
+		}
+	}
+	return out
+}
+
+// llamaStep is what every layer of one forward shares: the batch's shape, the rotary
+// tables of its positions, the KV cache, and the scratch each sublayer's output lands in
+// before it is added to the residual stream.
+type llamaStep[F kernels.Float] struct {
+	n, rows, L, pos0 int
+	cos, sin         []F
+	cache            *KVCache
+	proj             []F
+}
+
+// llamaActs are one layer's activations. Inference reuses one set for every layer; a trace
+// keeps each layer's, and its LayerTrace points at them.
+type llamaActs[F kernels.Float] struct {
+	h1, q, k, v, att []F // k and v are nil with a cache, which holds them
+	h2, gate, up     []F
+	act              []F // gate itself (activated in place) unless traced
+	rstd1, rstd2     []F // nil unless traced
+}
+
+func (m *llama[F]) newActs(n int, withKV, traced bool) *llamaActs[F] {
+	c := m.cfg
+	qDim, kvDim := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	a := &llamaActs[F]{h1: make([]F, n*c.Hidden), q: make([]F, n*qDim), att: make([]F, n*qDim),
+		h2: make([]F, n*c.Hidden), gate: make([]F, n*c.Intermed), up: make([]F, n*c.Intermed)}
+	if withKV {
+		a.k, a.v = make([]F, n*kvDim), make([]F, n*kvDim)
+	}
+	a.act = a.gate
+	if traced {
+		a.act = make([]F, n*c.Intermed)
+		a.rstd1, a.rstd2 = make([]F, n), make([]F, n)
+	}
+	return a
+}
+
 func (m *llama[F]) forward(ctx context.Context, ids []int32, rows int, cache *KVCache, out []F, tr *Trace[F]) error {
 	c := m.cfg
-	n, d, hd, I := len(ids), c.Hidden, c.HeadDim, c.Intermed
-	qDim, kvDim := c.Heads*hd, c.KVHeads*hd
+	n, d := len(ids), c.Hidden
 	if err := checkIDs(ids, c.VocabSize); err != nil {
 		return err
 	}
@@ -253,89 +298,111 @@ func (m *llama[F]) forward(ctx context.Context, ids []int32, rows int, cache *KV
 		// The reference's flash-attention window semantics are not reproduced yet.
 		return fmt.Errorf("%w: %d positions exceed sliding_window %d", ErrUnsupportedArchitecture, pos0+L, c.SlidingWindow)
 	}
-	half := hd / 2
-	cos, sin := ropeTables[F](m.invFreq, pos0, L)
+	s := &llamaStep[F]{n: n, rows: rows, L: L, pos0: pos0, cache: cache, proj: make([]F, n*d)}
+	s.cos, s.sin = ropeTables[F](m.invFreq, pos0, L)
 	if tr != nil {
-		tr.Cos, tr.Sin = cos, sin
+		tr.Cos, tr.Sin = s.cos, s.sin
 	}
 	x := out[:n*d]
 	embed(x, m.embed, ids)
-	eps := float32(c.NormEps)
-	scale := float64(F(1 / math.Sqrt(float64(hd))))
-	proj := make([]F, n*d)
-	var h1, q, k, v, att, h2, gate, up, act, rstd1, rstd2 []F
-	for l, ly := range m.layers {
+	var a *llamaActs[F]
+	for l := range m.layers {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		t := tr.layer(l, len(m.layers))
 		if l == 0 || t != nil {
-			// Inference reuses one set of buffers; a trace keeps every layer's.
-			h1, q, att, h2 = make([]F, n*d), make([]F, n*qDim), make([]F, n*qDim), make([]F, n*d)
-			gate, up = make([]F, n*I), make([]F, n*I)
-			if cache == nil {
-				k, v = make([]F, n*kvDim), make([]F, n*kvDim)
-			}
+			a = m.newActs(n, cache == nil, t != nil)
 		}
-		act = gate // activated in place
 		if t != nil {
-			act = make([]F, n*I)
-			rstd1, rstd2 = make([]F, n), make([]F, n)
-			*t = LayerTrace[F]{X: slices.Clone(x), Norm1: h1, Rstd1: rstd1, Q: q, K: k, V: v, Att: att,
-				Norm2: h2, Rstd2: rstd2, Pre: gate, Up: up, Act: act}
+			*t = LayerTrace[F]{X: slices.Clone(x), Norm1: a.h1, Rstd1: a.rstd1, Q: a.q, K: a.k, V: a.v, Att: a.att,
+				Norm2: a.h2, Rstd2: a.rstd2, Pre: a.gate, Up: a.up, Act: a.act}
 		}
-		rmsNorm(h1, x, n, ly.attnNorm, eps, rstd1)
-		K, V := k, v // the keys and values attention reads: this call's, or the cache's
-		kNew, vNew := k, v
-		if cache != nil {
-			if K, V, err = cacheKV[F](cache, l, n); err != nil {
-				return err
-			}
-			kNew, vNew = K[pos0*kvDim:(pos0+n)*kvDim], V[pos0*kvDim:(pos0+n)*kvDim]
+		if err := m.layers[l].forward(c, s, l, x, a, t); err != nil {
+			return err
 		}
-		linear(q, h1, n, ly.wq, ly.bq)
-		linear(kNew, h1, n, ly.wk, ly.bk)
-		linear(vNew, h1, n, ly.wv, ly.bv)
-		for i := range n {
-			p := i % L
-			cs, sn := cos[p*half:(p+1)*half], sin[p*half:(p+1)*half]
-			for hh := range c.Heads {
-				kernels.RoPE(q[i*qDim+hh*hd:i*qDim+(hh+1)*hd], cs, sn)
-			}
-			for hh := range c.KVHeads {
-				kernels.RoPE(kNew[i*kvDim+hh*hd:i*kvDim+(hh+1)*hd], cs, sn)
-			}
-		}
-		for r := range rows {
-			o := r * L
-			a := kernels.Attention[F]{N: L, T: pos0 + L, Pos0: pos0, Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: hd,
-				Scale: scale, Q: q[o*qDim:], QStride: qDim, K: K[o*kvDim:], V: V[o*kvDim:], KVStride: kvDim,
-				Out: att[o*qDim:], OutStride: qDim}
-			a.Run()
-		}
-		linear(proj, att, n, ly.wo, ly.bo)
-		addInto(x, proj)
-		if t != nil {
-			t.XMid = slices.Clone(x)
-		}
-		rmsNorm(h2, x, n, ly.mlpNorm, eps, rstd2)
-		linear(gate, h2, n, ly.gate, ly.gateB)
-		linear(up, h2, n, ly.up, ly.upB)
-		if t != nil {
-			copy(act, gate)
-		}
-		kernels.SwiGLU(act, up)
-		linear(proj, act, n, ly.down, ly.downB)
-		addInto(x, proj)
 	}
 	var rstd []F
 	if tr != nil {
 		rstd = make([]F, n)
 		tr.X, tr.Rstd = slices.Clone(x), rstd
 	}
-	rmsNorm(x, x, n, m.norm, eps, rstd)
+	rmsNorm(x, x, n, m.norm, float32(c.NormEps), rstd)
 	if cache != nil {
 		cache.n += n
 	}
 	return nil
+}
+
+// forward is one pre-norm decoder layer, as in the paper:
+//
+//	x = x + Attention(RMSNorm(x))
+//	x = x + MLP(RMSNorm(x))
+func (ly *llamaLayer[F]) forward(c *Config, s *llamaStep[F], l int, x []F, a *llamaActs[F], t *LayerTrace[F]) error {
+	eps := float32(c.NormEps)
+	rmsNorm(a.h1, x, s.n, ly.attnNorm, eps, a.rstd1)
+	if err := ly.attention(c, s, l, a); err != nil {
+		return err
+	}
+	addInto(x, s.proj)
+	if t != nil {
+		t.XMid = slices.Clone(x)
+	}
+	rmsNorm(a.h2, x, s.n, ly.mlpNorm, eps, a.rstd2)
+	ly.mlp(s, a, t != nil)
+	addInto(x, s.proj)
+	return nil
+}
+
+// attention is the self-attention sublayer on a.h1: q, k, v projections, RoPE on q and k,
+// causal attention within each row (over the cache's keys too), and the output projection
+// into s.proj. New keys and values go to the cache when there is one.
+func (ly *llamaLayer[F]) attention(c *Config, s *llamaStep[F], l int, a *llamaActs[F]) error {
+	hd := c.HeadDim
+	qDim, kvDim := c.Heads*hd, c.KVHeads*hd
+	K, V := a.k, a.v // the keys and values attention reads: this call's, or the cache's
+	kNew, vNew := a.k, a.v
+	if s.cache != nil {
+		var err error
+		if K, V, err = cacheKV[F](s.cache, l, s.n); err != nil {
+			return err
+		}
+		kNew, vNew = K[s.pos0*kvDim:(s.pos0+s.n)*kvDim], V[s.pos0*kvDim:(s.pos0+s.n)*kvDim]
+	}
+	linear(a.q, a.h1, s.n, ly.wq, ly.bq)
+	linear(kNew, a.h1, s.n, ly.wk, ly.bk)
+	linear(vNew, a.h1, s.n, ly.wv, ly.bv)
+	half := hd / 2
+	for i := range s.n {
+		p := i % s.L
+		cs, sn := s.cos[p*half:(p+1)*half], s.sin[p*half:(p+1)*half]
+		for h := range c.Heads {
+			kernels.RoPE(a.q[i*qDim+h*hd:i*qDim+(h+1)*hd], cs, sn)
+		}
+		for h := range c.KVHeads {
+			kernels.RoPE(kNew[i*kvDim+h*hd:i*kvDim+(h+1)*hd], cs, sn)
+		}
+	}
+	scale := float64(F(1 / math.Sqrt(float64(hd))))
+	for r := range s.rows {
+		o := r * s.L
+		att := kernels.Attention[F]{N: s.L, T: s.pos0 + s.L, Pos0: s.pos0, Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: hd,
+			Scale: scale, Q: a.q[o*qDim:], QStride: qDim, K: K[o*kvDim:], V: V[o*kvDim:], KVStride: kvDim,
+			Out: a.att[o*qDim:], OutStride: qDim}
+		att.Run()
+	}
+	linear(s.proj, a.att, s.n, ly.wo, ly.bo)
+	return nil
+}
+
+// mlp is the gated MLP on a.h2 into s.proj: down(silu(gate(h)) · up(h)). keepPre keeps the
+// gate's pre-activation (a trace reads it) by activating a copy.
+func (ly *llamaLayer[F]) mlp(s *llamaStep[F], a *llamaActs[F], keepPre bool) {
+	linear(a.gate, a.h2, s.n, ly.gate, ly.gateB)
+	linear(a.up, a.h2, s.n, ly.up, ly.upB)
+	if keepPre {
+		copy(a.act, a.gate)
+	}
+	kernels.SwiGLU(a.act, a.up)
+	linear(s.proj, a.act, s.n, ly.down, ly.downB)
 }

@@ -74,15 +74,7 @@ func (m *Model) rowLoss(ctx context.Context, ids []int32) (float64, error) {
 			return 0, err
 		}
 		w := min(vb, V-v0)
-		blk := head
-		blk.Rows = w
-		blk.Stride = head.Cols
-		if blk.DType == kernels.F32 {
-			blk.F32 = head.F32[v0*head.Cols:]
-		} else {
-			blk.U16 = head.U16[v0*head.Cols:]
-		}
-		kernels.Gemm(n, w, d, hidden, d, blk, true, logits, w, false)
+		kernels.Gemm(n, w, d, hidden, d, head.RowRange(v0, v0+w), true, logits, w, false)
 		kernels.ParallelFor(n, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				row := logits[r*w : (r+1)*w]

@@ -4,13 +4,14 @@ package nn
 
 import (
 	"fmt"
-	"os"
 	"syscall"
+
+	"github.com/pretrain/pretrain/internal/bounded"
 )
 
 // mapFile maps a file read-only, so weights are paged in on use and shared with the page cache.
 func mapFile(path string) ([]byte, func() error, error) {
-	f, err := os.Open(path)
+	f, err := bounded.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -20,9 +21,6 @@ func mapFile(path string) ([]byte, func() error, error) {
 		return nil, nil, err
 	}
 	size := st.Size()
-	if !st.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("not a regular file")
-	}
 	if size == 0 {
 		return []byte{}, func() error { return nil }, nil
 	}

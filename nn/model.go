@@ -81,6 +81,9 @@ type network[F kernels.Float] interface {
 	// headName the tensor it reads.
 	head() kernels.Mat
 	headName() string
+	// gemmWeights lists the weights the forward and the head multiply by, for
+	// [Model.SetPrecision].
+	gemmWeights() []gemmWeight
 }
 
 // Model is a loaded causal LM. Its methods may be called from one goroutine at a time (each
@@ -91,6 +94,7 @@ type Model struct {
 	net        network[float32]
 	params     int64
 	weights    *Safetensors
+	precision  Precision
 }
 
 // Load opens a Hugging Face model directory: config.json, optional generation_config.json,

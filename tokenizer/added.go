@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -27,12 +28,9 @@ func newMatcher(toks []addedToken) *matcher {
 		m.byFirst[t.content[0]] = append(m.byFirst[t.content[0]], i)
 	}
 	for _, l := range m.byFirst {
-		// Longest first, so the first hit at a position is the leftmost-longest match.
-		for a := 1; a < len(l); a++ {
-			for b := a; b > 0 && len(toks[l[b]].content) > len(toks[l[b-1]].content); b-- {
-				l[b], l[b-1] = l[b-1], l[b]
-			}
-		}
+		// Longest first, so the first hit at a position is the leftmost-longest match; stable,
+		// so of two equal contents the first listed wins.
+		slices.SortStableFunc(l, func(a, b int) int { return len(toks[b].content) - len(toks[a].content) })
 	}
 	return m
 }

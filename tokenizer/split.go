@@ -3,7 +3,9 @@ package tokenizer
 //go:generate python3 gen_unicode14.py
 
 import (
+	"errors"
 	"fmt"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -11,10 +13,22 @@ import (
 )
 
 // A splitter cuts a string into pieces; emit gets each non-empty piece in order and returns
-// false to stop early.
+// false to stop early. Only a pattern that cannot be matched in time is an error (see
+// [ErrPatternTimeout]); the hand-written splitters never fail.
 type splitter interface {
-	split(s string, emit func(piece string) bool) bool
+	split(s string, emit func(piece string) bool) error
 }
+
+// ErrPatternTimeout is wrapped by the error of an encode whose split pattern took longer
+// than [MatchTimeout] for one match: a backtracking pattern such as (a+)+$ takes time
+// exponential in the input's length. Oniguruma, which the reference uses, fails such a
+// match too (its retry limit), so no tokens are produced.
+var ErrPatternTimeout = errors.New("split pattern match timed out")
+
+// MatchTimeout bounds the time of one match of a split pattern that runs on regexp2 (the
+// built-in patterns have linear hand-written splitters and need no bound). Real patterns
+// match a piece in microseconds.
+const MatchTimeout = time.Second
 
 // The patterns with a hand-written splitter, as tokenizer.json and tiktoken spell them.
 const (
@@ -42,6 +56,7 @@ func newRegexSplitter(pattern string) (splitter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile split pattern %q: %w", pattern, err)
 	}
+	re.MatchTimeout = MatchTimeout
 	return &regexSplitter{re: re}, nil
 }
 
@@ -52,7 +67,7 @@ type regexSplitter struct {
 	isolated bool
 }
 
-func (r *regexSplitter) split(s string, emit func(string) bool) bool {
+func (r *regexSplitter) split(s string, emit func(string) bool) error {
 	// regexp2 works on runes; offs maps rune index to byte offset. Invalid bytes decode
 	// to U+FFFD one byte each, as in the hand-written splitters.
 	runes := make([]rune, 0, len(s))
@@ -69,18 +84,22 @@ func (r *regexSplitter) split(s string, emit func(string) bool) bool {
 	for err == nil && m != nil {
 		start, end := offs[m.Index], offs[m.Index+m.Length]
 		if r.isolated && start > last && !emit(s[last:start]) {
-			return false
+			return nil
 		}
 		if end > start && !emit(s[start:end]) {
-			return false
+			return nil
 		}
 		last = end
 		m, err = r.re.FindNextMatch(m)
 	}
-	if r.isolated && last < len(s) {
-		return emit(s[last:])
+	if err != nil {
+		// regexp2's own error quotes the whole input; name the pattern and the place.
+		return fmt.Errorf("%w: pattern %q at byte %d of %d", ErrPatternTimeout, r.re.String(), last, len(s))
 	}
-	return true
+	if r.isolated && last < len(s) {
+		emit(s[last:])
+	}
+	return nil
 }
 
 // Character classes of the split patterns. Hugging Face tokenizers 0.19 runs the patterns
@@ -171,15 +190,15 @@ func spaceRun(s string, i int) (end, lastStart, nlEnd, runes int) {
 // gpt2Splitter is gpt2Pattern written out; each branch names the alternative it decides.
 type gpt2Splitter struct{}
 
-func (gpt2Splitter) split(s string, emit func(string) bool) bool {
+func (gpt2Splitter) split(s string, emit func(string) bool) error {
 	for i := 0; i < len(s); {
 		end := gpt2Next(s, i)
 		if !emit(s[i:end]) {
-			return false
+			return nil
 		}
 		i = end
 	}
-	return true
+	return nil
 }
 
 func gpt2Next(s string, i int) int {
@@ -217,15 +236,15 @@ func gpt2Next(s string, i int) int {
 // cl100kSplitter is cl100kPattern written out.
 type cl100kSplitter struct{}
 
-func (cl100kSplitter) split(s string, emit func(string) bool) bool {
+func (cl100kSplitter) split(s string, emit func(string) bool) error {
 	for i := 0; i < len(s); {
 		end := cl100kNext(s, i)
 		if !emit(s[i:end]) {
-			return false
+			return nil
 		}
 		i = end
 	}
-	return true
+	return nil
 }
 
 func cl100kNext(s string, i int) int {

@@ -15,6 +15,7 @@
 package tokenizer
 
 import (
+	"context"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -72,76 +73,169 @@ func (t *Tokenizer) TokenID(tok string) (int32, bool) {
 // truncation=truncate)["input_ids"] does: added tokens such as <|endoftext|> are matched
 // inside the text, and with truncate the ids are cut to MaxLength. Invalid UTF-8 bytes are
 // kept (each is one U+FFFD for the split pattern) so Decode returns them.
+//
+// Encode cannot fail for the built-in tokenizers, nor for any whose split patterns have a
+// hand-written splitter (gpt2's and cl100k's). A tokenizer loaded from a file with another
+// pattern can: encode its text with [Tokenizer.EncodeContext], which reports the error;
+// Encode then returns the ids before the failing piece.
 func (t *Tokenizer) Encode(text string, truncate bool) []int32 {
+	ids, _ := t.EncodeContext(context.Background(), text, truncate)
+	return ids
+}
+
+// EncodeContext is [Tokenizer.Encode] that stops when ctx ends (it checks ctx every
+// ctxCheckBytes of text) and reports a split pattern that timed out ([ErrPatternTimeout]).
+func (t *Tokenizer) EncodeContext(ctx context.Context, text string, truncate bool) ([]int32, error) {
 	limit := -1
 	if truncate && t.maxLength > 0 {
 		limit = t.maxLength
 	}
-	ids := make([]int32, 0, len(text)/4+4)
-	ids = t.appendEncode(ids, text, limit)
+	e := encoder{t: t, ctx: ctx, limit: limit, window: longWordBytes}
+	if limit >= 0 {
+		// Truncation keeps at most limit ids however long the text: do not size for the text.
+		e.ids = make([]int32, 0, min(len(text)/4, limit)+4)
+	} else {
+		e.ids = make([]int32, 0, len(text)/4+4)
+	}
+	err := e.text(text)
+	ids := e.ids
 	if limit >= 0 && len(ids) > limit {
 		ids = ids[:limit]
 	}
-	return ids
+	return ids, err
 }
 
-// appendEncode appends the ids of text, stopping once there are limit of them (limit < 0:
-// no limit). Pieces are independent, so the prefix is what a full encode would give.
-func (t *Tokenizer) appendEncode(ids []int32, text string, limit int) []int32 {
+// ctxCheckBytes is how much text is encoded between two looks at the context: about a
+// millisecond of work.
+const ctxCheckBytes = 64 << 10
+
+// encoder holds one encode's state: the ids so far, and when to look at ctx again.
+type encoder struct {
+	t         *Tokenizer
+	ctx       context.Context
+	ids       []int32
+	limit     int // stop once there are this many ids; < 0: no limit
+	window    int // longWordBytes; smaller in tests, to cut words in many places
+	sinceSeen int // bytes encoded since the last look at ctx
+	err       error
+}
+
+// full reports whether the encode must stop: the limit is reached or an error occurred.
+func (e *encoder) full() bool { return e.err != nil || (e.limit >= 0 && len(e.ids) >= e.limit) }
+
+// text appends the ids of text, stopping once there are limit of them. Pieces are
+// independent, so the prefix is what a full encode would give.
+func (e *encoder) text(text string) error {
+	t := e.t
 	var buf [16]segment
 	for _, seg := range t.plain.split(text, buf[:0]) {
 		if seg.id >= 0 {
-			ids = append(ids, seg.id)
+			e.ids = append(e.ids, seg.id)
 		} else if len(t.normal.toks) > 0 {
 			var buf2 [16]segment
 			sub := text[seg.start:seg.end]
 			for _, s2 := range t.normal.split(sub, buf2[:0]) {
 				if s2.id >= 0 {
-					ids = append(ids, s2.id)
+					e.ids = append(e.ids, s2.id)
 				} else {
-					ids = t.appendText(ids, sub[s2.start:s2.end], limit)
+					e.plainText(sub[s2.start:s2.end])
+				}
+				if e.full() {
+					break
 				}
 			}
 		} else {
-			ids = t.appendText(ids, text[seg.start:seg.end], limit)
+			e.plainText(text[seg.start:seg.end])
 		}
-		if limit >= 0 && len(ids) >= limit {
+		if e.full() {
 			break
 		}
 	}
-	return ids
+	return e.err
 }
 
-// appendText encodes text that holds no added token.
-func (t *Tokenizer) appendText(ids []int32, s string, limit int) []int32 {
+// plainText encodes text that holds no added token.
+func (e *encoder) plainText(s string) {
+	t := e.t
 	if t.prefixSpace && s != "" && s[0] != ' ' {
 		s = " " + s
-	}
-	if limit < 0 {
-		limit = int(^uint(0) >> 1)
 	}
 	// The two known patterns run without the closure and interface call per piece.
 	switch t.pre.(type) {
 	case cl100kSplitter:
-		for i := 0; i < len(s) && len(ids) < limit; {
+		for i := 0; i < len(s) && !e.full(); {
 			end := cl100kNext(s, i)
-			ids = t.model.appendWord(ids, s[i:end])
+			e.word(s[i:end])
 			i = end
 		}
-		return ids
+		return
 	case gpt2Splitter:
-		for i := 0; i < len(s) && len(ids) < limit; {
+		for i := 0; i < len(s) && !e.full(); {
 			end := gpt2Next(s, i)
-			ids = t.model.appendWord(ids, s[i:end])
+			e.word(s[i:end])
 			i = end
 		}
-		return ids
+		return
 	}
-	t.pre.split(s, func(p string) bool {
-		ids = t.model.appendWord(ids, p)
-		return len(ids) < limit
-	})
-	return ids
+	if err := t.pre.split(s, func(p string) bool {
+		e.word(p)
+		return !e.full()
+	}); err != nil && e.err == nil {
+		e.err = err
+	}
+}
+
+// word appends the ids of one pre-tokenized piece, looking at ctx now and then.
+func (e *encoder) word(w string) {
+	if e.sinceSeen += len(w); e.sinceSeen >= ctxCheckBytes {
+		e.sinceSeen = 0
+		if err := e.ctx.Err(); err != nil {
+			e.err = err
+			return
+		}
+	}
+	if len(w) <= 2*e.window {
+		e.ids = e.t.model.appendWord(e.ids, w)
+		return
+	}
+	e.longWord(w)
+}
+
+// longWordBytes is the length from which a piece (a run of letters, say, with no space) is
+// encoded window by window: memory stays bounded, and a truncated encode stops after the
+// window holding its last id instead of merging a whole 60 MB word.
+const longWordBytes = 64 << 10
+
+// longWord appends the ids of a piece longer than two windows. BPE merges are local: once no
+// merge crosses a byte position, the ids on either side do not depend on the other side.
+// Each step encodes the next window of bytes, and that window extended by a quarter, and
+// keeps the ids on which both agree within the first three quarters of the window, so a
+// merge cascading back from where the window is cut is not kept. Real vocabularies cascade
+// a few ids at most; where the two never agree the rest is encoded whole.
+func (e *encoder) longWord(w string) {
+	keep, probe := e.window*3/4, e.window+e.window/4
+	m := e.t.model
+	for len(w) > 2*e.window && !e.full() {
+		if err := e.ctx.Err(); err != nil {
+			e.err = err
+			return
+		}
+		a := m.appendWord(nil, w[:e.window])
+		b := m.appendWord(make([]int32, 0, len(a)+len(a)/4+8), w[:probe])
+		n, kept := 0, 0
+		for n < len(a) && n < len(b) && a[n] == b[n] && kept+len(e.t.decode[a[n]]) <= keep {
+			kept += len(e.t.decode[a[n]])
+			n++
+		}
+		if n == 0 {
+			break
+		}
+		e.ids = append(e.ids, a[:n]...)
+		w = w[kept:]
+	}
+	if !e.full() {
+		e.ids = m.appendWord(e.ids, w)
+	}
 }
 
 // EncodeBatch encodes each text as Encode does, on up to GOMAXPROCS goroutines.

@@ -13,6 +13,7 @@ import (
 	"slices"
 
 	"github.com/pretrain/pretrain/internal/atomicfile"
+	"github.com/pretrain/pretrain/internal/bounded"
 	"github.com/pretrain/pretrain/nn"
 	"github.com/pretrain/pretrain/tokenizer"
 )
@@ -106,7 +107,7 @@ func WriteState(path string, st *State, m *Model, opt *AdamW) error {
 // sizes nn.ParseConfig bounds); the file's length and every parameter's name and shape must
 // be the ones the config implies.
 func ReadState(path string, adam AdamWConfig) (*State, *Model, *AdamW, error) {
-	f, err := os.Open(path)
+	f, err := bounded.Open(path)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("read state: %w", err)
 	}

@@ -11,10 +11,10 @@ import (
 	"io"
 	"math/big"
 	"math/rand/v2"
-	"os"
 	"strings"
 
 	"github.com/pretrain/pretrain/dataset"
+	"github.com/pretrain/pretrain/internal/bounded"
 )
 
 // Limits on a local corpus file, which may come from anywhere.
@@ -47,7 +47,7 @@ func ReadCorpus(ctx context.Context, path string, tok dataset.Tokenizer, cfg Cor
 	if cfg.SeqLen < 2 {
 		return nil, fmt.Errorf("read corpus %s: sequence length %d (need at least 2)", path, cfg.SeqLen)
 	}
-	f, err := os.Open(path)
+	f, err := bounded.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read corpus: %w", err)
 	}
@@ -160,12 +160,14 @@ func LoadServerCorpus(ctx context.Context, sc ServerConfig, tok dataset.Tokenize
 	if spec.S3Content {
 		return nil, fmt.Errorf("load corpus: dataset %s reads Software Heritage blobs, which the trainer does not fetch", sc.Dataset)
 	}
-	client, err := dataset.NewClient(dataset.ClientConfig{Endpoint: sc.Endpoint, Token: sc.Token})
+	sources, err := dataset.NewSources(dataset.SourcesConfig{Endpoint: sc.Endpoint, HFToken: sc.Token})
 	if err != nil {
 		return nil, fmt.Errorf("load corpus: %w", err)
 	}
-	l := &dataset.Loader{Spec: spec, Source: client, Tokenizer: tok, HFToken: sc.Token != "",
-		SeqLen: cfg.SeqLen, BatchSize: 1, NumPages: cmp.Or(sc.Pages, 20)}
+	l, err := sources.Loader(spec, tok, cfg.SeqLen, 1, cmp.Or(sc.Pages, 20))
+	if err != nil {
+		return nil, fmt.Errorf("load corpus: %w", err)
+	}
 	res, err := l.Load(ctx, new(big.Int).SetUint64(sc.Seed))
 	if err != nil {
 		return nil, fmt.Errorf("load corpus %s %s: %w", sc.Endpoint, sc.Dataset, err)

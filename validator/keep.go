@@ -17,7 +17,7 @@ const significantWeight = 0.001
 // at least 0.001 and by win rate otherwise (a stable sort, ties in competitive order), the first
 // sampleMin of them; then, while fewer than sampleMin, the step's evaluated models by ascending
 // score (ties in evaluation order). weights is the competition's tracker weights by uid.
-// The result is ascending.
+// The result is in the order the reference inserts the uids into its set.
 func UIDsToKeep(r scoring.Ranking, models []scoring.Model, weights []float32, sampleMin int) []chain.UID {
 	type prio struct {
 		uid chain.UID
@@ -34,8 +34,10 @@ func UIDsToKeep(r scoring.Ranking, models []scoring.Model, weights []float32, sa
 	}
 	slices.SortStableFunc(ranked, func(a, b prio) int { return cmp.Compare(b.p, a.p) })
 	keep := map[chain.UID]bool{}
+	var order []chain.UID
 	for _, x := range ranked[:min(sampleMin, len(ranked))] {
 		keep[x.uid] = true
+		order = append(order, x.uid)
 	}
 	byScore := slices.Clone(models)
 	slices.SortStableFunc(byScore, func(a, b scoring.Model) int { return cmp.Compare(a.Loss, b.Loss) })
@@ -43,12 +45,10 @@ func UIDsToKeep(r scoring.Ranking, models []scoring.Model, weights []float32, sa
 		if len(keep) >= sampleMin {
 			break
 		}
-		keep[m.UID] = true
+		if !keep[m.UID] {
+			keep[m.UID] = true
+			order = append(order, m.UID)
+		}
 	}
-	out := make([]chain.UID, 0, len(keep))
-	for uid := range keep {
-		out = append(out, uid)
-	}
-	slices.Sort(out)
-	return out
+	return order
 }

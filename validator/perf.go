@@ -77,3 +77,11 @@ func formatDuration(ns float64) string {
 	}
 	return fmt.Sprintf("%.2f ns", ns)
 }
+
+// summary returns the monitor's figures in seconds for the step log.
+func (p *PerfMonitor) summary() Summary {
+	if p.N() == 0 {
+		return Summary{}
+	}
+	return Summary{N: p.N(), Min: p.Min(), Median: p.Median(), Max: p.Max(), P90: p.Percentile(90)}
+}

@@ -1,6 +1,18 @@
 package validator
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/pretrain/pretrain/chain"
@@ -32,7 +44,10 @@ type StepRecord struct {
 	UIDs            []chain.UID       `json:"uids"` // in evaluation order
 	UIDData         map[string]UIDRec `json:"uid_data"`
 	TopUID          *chain.UID        `json:"top_uid,omitempty"`
-	Timings         StepTimings       `json:"timings"`
+	// Rejected are the miners of this competition whose committed model was refused before
+	// evaluation (hash, size, constraints), with the reason; they are not part of the step.
+	Rejected map[string]UIDRec `json:"rejected,omitempty"`
+	Timings  StepTimings       `json:"timings"`
 	// SubnetWeights are the validator's weights over all uids after the step (what it sets
 	// next), indexed by uid.
 	SubnetWeights []float32 `json:"subnet_weights"`
@@ -102,4 +117,122 @@ type Summary struct {
 	Median float64 `json:"median"`
 	Max    float64 `json:"max"`
 	P90    float64 `json:"p90"`
+}
+
+// StepLog is the validator's step log file: JSON lines, appended and synced once per step.
+// Safe for concurrent use.
+type StepLog struct {
+	mu   sync.Mutex
+	path string
+}
+
+// OpenStepLog opens (creating its directory) the step log at path.
+func OpenStepLog(path string) (*StepLog, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("step log: %w", err)
+	}
+	return &StepLog{path: path}, nil
+}
+
+// Path is the file's path.
+func (l *StepLog) Path() string { return l.path }
+
+// Append writes rec as one line and syncs it.
+func (l *StepLog) Append(rec *StepRecord) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("step log: %w", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("step log: %w", err)
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("step log: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("step log: %w", err)
+	}
+	return f.Close()
+}
+
+// maxStepLine bounds one record (256 uids with every field is well under 1 MiB).
+const maxStepLine = 8 << 20
+
+// ReadSteps reads the records of a step log with step > since, keeping the last record of a
+// step that was written twice (a crash between the log and the state repeats a step). A
+// truncated last line (a crash mid-write) is skipped.
+func ReadSteps(r io.Reader, since int64) ([]StepRecord, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxStepLine)
+	var out []StepRecord
+	index := map[int64]int{}
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var rec StepRecord
+		if err := json.Unmarshal(line, &rec); err != nil {
+			continue
+		}
+		if rec.Version > StepLogVersion {
+			return nil, fmt.Errorf("step log: record version %d, this build reads up to %d", rec.Version, StepLogVersion)
+		}
+		if rec.Step <= since {
+			continue
+		}
+		if i, ok := index[rec.Step]; ok {
+			out[i] = rec
+			continue
+		}
+		index[rec.Step] = len(out)
+		out = append(out, rec)
+	}
+	return out, sc.Err()
+}
+
+// Read returns the records with step > since.
+func (l *StepLog) Read(since int64) ([]StepRecord, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f, err := os.Open(l.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadSteps(f, since)
+}
+
+// ServeHTTP serves the log as JSON lines: GET /steplog[?since=STEP].
+func (l *StepLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	since := int64(-1)
+	if s := r.URL.Query().Get("since"); s != "" {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			http.Error(w, "since: not an integer", http.StatusBadRequest)
+			return
+		}
+		since = v
+	}
+	recs, err := l.Read(since)
+	if err != nil {
+		http.Error(w, "step log unavailable", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-cache")
+	enc := json.NewEncoder(w)
+	for i := range recs {
+		if err := enc.Encode(&recs[i]); err != nil {
+			return
+		}
+	}
 }

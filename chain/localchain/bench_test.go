@@ -48,7 +48,7 @@ func BenchmarkSetWeights(b *testing.B) {
 	}
 	defer c.Close()
 	ctx := b.Context()
-	if err := c.CreateSubnet(ctx, 9, SubnetConfig{Tempo: 360, NoWeightsRateLimit: true}); err != nil {
+	if err := c.CreateSubnet(ctx, 9, SubnetConfig{Tempo: 360, NoWeightsRateLimit: true, NoCommitReveal: true}); err != nil {
 		b.Fatal(err)
 	}
 	cold := mustKey(b, "//Cold")

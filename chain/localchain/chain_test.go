@@ -71,7 +71,7 @@ func TestSubnetLifecycle(t *testing.T) {
 	ctx := t.Context()
 	c, path := openManual(t)
 	const netuid = 9
-	if err := c.CreateSubnet(ctx, netuid, SubnetConfig{Tempo: 10, MaxValidators: 2, NoWeightsRateLimit: true, CommitRateLimit: 5}); err != nil {
+	if err := c.CreateSubnet(ctx, netuid, SubnetConfig{Tempo: 10, MaxValidators: 2, NoWeightsRateLimit: true, CommitRateLimit: 5, NoCommitReveal: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.CreateSubnet(ctx, netuid, SubnetConfig{}); !errors.Is(err, ErrSubnetExists) {
@@ -280,7 +280,7 @@ func TestSubnetConfigRoundTrip(t *testing.T) {
 		BondsMovingAverage: 975000, ActivityCutoff: 7, StakeThreshold: 5, WeightsRateLimit: 3,
 		WeightsVersionKey: 4062, MinAllowedWeights: 2, MaxWeightsLimit: 30000, CommitRateLimit: 9,
 		ImmunityPeriod: 11, EmissionPerBlock: 13, OwnerHotkey: owner, Yuma3: true, LiquidAlpha: true,
-		AlphaLow: 6553, AlphaHigh: 19660, AlphaSteepness: 500}
+		AlphaLow: 6553, AlphaHigh: 19660, AlphaSteepness: 500, NoCommitReveal: true, RevealPeriodEpochs: 3}
 	if err := c.CreateSubnet(t.Context(), 2, want); err != nil {
 		t.Fatal(err)
 	}
@@ -296,6 +296,7 @@ func TestSubnetConfigRoundTrip(t *testing.T) {
 		{BondsMovingAverage: 1_000_001},
 		{OwnerHotkey: "not-an-address"},
 		{AlphaLow: 2, AlphaHigh: 1},
+		{RevealPeriodEpochs: maxRevealPeriod + 1},
 	} {
 		if err := c.CreateSubnet(t.Context(), 3, bad); err == nil {
 			t.Errorf("CreateSubnet(%+v) succeeded", bad)
@@ -308,7 +309,7 @@ func TestSubnetConfigRoundTrip(t *testing.T) {
 func TestPrune(t *testing.T) {
 	ctx := t.Context()
 	c, _ := openManual(t)
-	if err := c.CreateSubnet(ctx, 1, SubnetConfig{Tempo: 2, MaxUIDs: 3, MaxValidators: 1, ImmunityPeriod: 5, NoWeightsRateLimit: true}); err != nil {
+	if err := c.CreateSubnet(ctx, 1, SubnetConfig{Tempo: 2, MaxUIDs: 3, MaxValidators: 1, ImmunityPeriod: 5, NoWeightsRateLimit: true, NoCommitReveal: true}); err != nil {
 		t.Fatal(err)
 	}
 	cold := key(t, "//Cold")
@@ -354,7 +355,7 @@ func TestPrune(t *testing.T) {
 func TestSetWeightsLimits(t *testing.T) {
 	ctx := t.Context()
 	c, _ := openManual(t)
-	if err := c.CreateSubnet(ctx, 1, SubnetConfig{Tempo: 1, MinAllowedWeights: 2, MaxWeightsLimit: 40000, WeightsRateLimit: 5, WeightsVersionKey: 7}); err != nil {
+	if err := c.CreateSubnet(ctx, 1, SubnetConfig{Tempo: 1, MinAllowedWeights: 2, MaxWeightsLimit: 40000, WeightsRateLimit: 5, WeightsVersionKey: 7, NoCommitReveal: true}); err != nil {
 		t.Fatal(err)
 	}
 	cold := key(t, "//Cold")
@@ -418,5 +419,43 @@ func TestWriteWaitsForLock(t *testing.T) {
 	tx.Rollback()
 	if _, err := other.Advance(t.Context(), 1); err != nil {
 		t.Errorf("Advance after the lock is released: %v", err)
+	}
+}
+
+// TestSetHyperparameters: the owner's settings replace the subnet's, are read back by
+// Hyperparameters, and govern the next SetWeights.
+func TestSetHyperparameters(t *testing.T) {
+	c, _ := openManual(t)
+	ctx := t.Context()
+	if err := c.CreateSubnet(ctx, 2, SubnetConfig{Tempo: 5, NoCommitReveal: true, NoWeightsRateLimit: true}); err != nil {
+		t.Fatal(err)
+	}
+	v, cold := key(t, "//V"), key(t, "//Cold")
+	if _, err := c.Register(ctx, 2, v.SS58(), cold.SS58()); err != nil {
+		t.Fatal(err)
+	}
+	want := chain.Hyperparameters{Tempo: 7, WeightsRateLimit: 0, MinAllowedWeights: 3, MaxWeightLimit: 1000,
+		WeightsVersion: 4062, CommitRevealEnabled: false, RevealPeriodEpochs: 2}
+	if err := c.SetHyperparameters(ctx, 2, want); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Hyperparameters(ctx, 2); err != nil || got != want {
+		t.Errorf("Hyperparameters = %+v, %v; want %+v", got, err, want)
+	}
+	// A self-weight passes every weight bound but the version key.
+	if err := c.SetWeights(ctx, v, 2, []chain.UID{0}, []uint16{1}, 4061); !errors.Is(err, chain.ErrInvalid) {
+		t.Errorf("SetWeights with version key 4061 < 4062: %v, want ErrInvalid", err)
+	}
+	if err := c.SetWeights(ctx, v, 2, []chain.UID{0}, []uint16{1}, 4062); err != nil {
+		t.Errorf("SetWeights with version key 4062: %v", err)
+	}
+	for _, bad := range []chain.Hyperparameters{{Tempo: 0, RevealPeriodEpochs: 1}, {Tempo: 65535, RevealPeriodEpochs: 1},
+		{Tempo: 1, WeightsVersion: 1 << 63, RevealPeriodEpochs: 1}, {Tempo: 1}, {Tempo: 1, RevealPeriodEpochs: 101}} {
+		if err := c.SetHyperparameters(ctx, 2, bad); !errors.Is(err, chain.ErrInvalid) {
+			t.Errorf("SetHyperparameters(%+v) error %v, want ErrInvalid", bad, err)
+		}
+	}
+	if err := c.SetHyperparameters(ctx, 3, want); !errors.Is(err, chain.ErrNotFound) {
+		t.Errorf("SetHyperparameters on a missing subnet: %v, want ErrNotFound", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 
 	"github.com/pretrain/pretrain/chain"
 )
@@ -127,6 +128,11 @@ func (c *Chain) epoch(ctx context.Context, tx *sql.Tx, s subnet, b int64) error 
 		Weights: st.weights, Bonds: st.bonds,
 		Emission: s.EmissionPerBlock * (uint64(s.Tempo) + 1),
 	}
+	if s.commitReveal() {
+		if in.CommitBlocks, err = commitBlocks(ctx, tx, s.NetUID, st.hotkeys); err != nil {
+			return err
+		}
+	}
 	out := runEpoch(in)
 	for i := 0; i < n; i++ {
 		_, err := tx.ExecContext(ctx, `UPDATE neurons SET active = ?, stake_weight = ?, rank = ?, trust = ?,
@@ -152,6 +158,35 @@ func (c *Chain) epoch(ctx context.Context, tx *sql.Tx, s subnet, b int64) error 
 	}
 	c.log.Debug("epoch", "netuid", s.NetUID, "block", b, "n", n)
 	return nil
+}
+
+// commitBlocks is each uid's earliest pending weight commit's block (math.MaxUint64: none).
+// The epoch runs after its block's reveals, so every pending commit is unexpired, as
+// subtensor's epoch requires of the commits it masks with.
+func commitBlocks(ctx context.Context, q querier, netuid uint16, hotkeys []string) ([]uint64, error) {
+	out := make([]uint64, len(hotkeys))
+	uid := make(map[string]int, len(hotkeys))
+	for i, hk := range hotkeys {
+		out[i] = math.MaxUint64
+		uid[hk] = i
+	}
+	rows, err := q.QueryContext(ctx, `SELECT hotkey, min(commit_block) FROM weight_commits
+		WHERE status = 'pending' AND netuid = ? GROUP BY hotkey`, netuid)
+	if err != nil {
+		return nil, fmt.Errorf("load commit blocks: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var hk string
+		var b int64
+		if err := rows.Scan(&hk, &b); err != nil {
+			return nil, fmt.Errorf("load commit blocks: %w", err)
+		}
+		if i, ok := uid[hk]; ok {
+			out[i] = uint64(max(b, 0))
+		}
+	}
+	return out, rows.Err()
 }
 
 func u64s(x []int64) []uint64 {

@@ -1,8 +1,9 @@
 // Package localchain is the embedded chain: one SQLite file that many processes (validators,
 // miners, the leaderboard, the admin CLI) open at once. It keeps a block clock, subnets,
-// registrations, stake, commitments and weights, and runs Yuma Consensus every tempo blocks
-// exactly as subtensor does (see yuma.go), so the metagraph a validator reads has real
-// incentive, dividends and emission.
+// registrations, stake, commitments and weights, reveals timelocked weight commits with its
+// own beacon where a subnet has commit-reveal (see commitreveal.go), and runs Yuma Consensus
+// every tempo blocks exactly as subtensor does (see yuma.go), so the metagraph a validator
+// reads has real incentive, dividends and emission.
 //
 // Every write is one SQLite transaction taken with BEGIN IMMEDIATE in WAL mode with
 // synchronous=FULL: a process killed at any moment loses nothing it saw committed, and the
@@ -27,6 +28,7 @@ import (
 	"time"
 
 	"github.com/pretrain/pretrain/chain"
+	"github.com/pretrain/pretrain/chain/timelock"
 	"golang.org/x/crypto/blake2b"
 )
 
@@ -73,9 +75,15 @@ type Chain struct {
 	seed      [32]byte
 	genesis   time.Time
 	blockTime time.Duration // 0: manual
+
+	beaconKey timelock.SecretKey // the commit-reveal beacon's (commitreveal.go)
+	beaconPub timelock.PublicKey
 }
 
-var _ chain.Chain = (*Chain)(nil)
+var (
+	_ chain.Chain              = (*Chain)(nil)
+	_ chain.WeightCommitReader = (*Chain)(nil)
+)
 
 // Errors of the admin operations.
 var (
@@ -155,6 +163,8 @@ func (c *Chain) init(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("meta %s: bad value (%v)", metaSeed, err)
 	}
 	copy(c.seed[:], seed)
+	c.beaconKey = timelock.NewSecretKey(append([]byte("pretrain localchain beacon\x00"), c.seed[:]...))
+	c.beaconPub = c.beaconKey.PublicKey()
 	g, err := getMetaInt(ctx, c.ro, metaGenesisMS)
 	if err != nil {
 		return err
@@ -295,9 +305,11 @@ func (c *Chain) Advance(ctx context.Context, n int64) (chain.Block, error) {
 	return chain.Block(head), nil
 }
 
-// advanceTo moves the head to target inside tx, running each subnet's epochs at the blocks
-// subtensor would: block b where (b + netuid + 1) mod (tempo + 1) == tempo
-// (blocks_until_next_epoch in run_coinbase.rs).
+// advanceTo moves the head to target inside tx, running at each block what subtensor's
+// block step runs there, in its order: the reveal of matured weight commits
+// (commitreveal.go), then each subnet's epoch where it falls, at blocks b with
+// (b + netuid + 1) mod (tempo + 1) == tempo (blocks_until_next_epoch in run_coinbase.rs).
+// Only blocks where either happens are visited.
 func (c *Chain) advanceTo(ctx context.Context, tx *sql.Tx, target int64) error {
 	head, err := getMetaInt(ctx, tx, metaHead)
 	if err != nil {
@@ -310,20 +322,43 @@ func (c *Chain) advanceTo(ctx context.Context, tx *sql.Tx, target int64) error {
 	if err != nil {
 		return err
 	}
+	byNetUID := make(map[uint16]subnet, len(subnets))
 	for _, s := range subnets {
-		if s.Tempo == 0 {
-			continue
+		byNetUID[s.NetUID] = s
+	}
+	pending, err := loadPending(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for from := head + 1; ; {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		period := int64(s.Tempo) + 1
-		b := nextEpochBlock(s.NetUID, s.Tempo, head+1)
-		for ; b <= target; b += period {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if err := c.epoch(ctx, tx, s, b); err != nil {
-				return fmt.Errorf("epoch netuid %d block %d: %w", s.NetUID, b, err)
+		b := target + 1 // the next block where something happens
+		for _, s := range subnets {
+			if s.Tempo > 0 {
+				b = min(b, nextEpochBlock(s.NetUID, s.Tempo, from))
 			}
 		}
+		for _, p := range pending {
+			if s, ok := byNetUID[p.netuid]; ok {
+				b = min(b, dueBlock(s, p, from))
+			}
+		}
+		if b > target {
+			break
+		}
+		if pending, err = c.revealCommits(ctx, tx, byNetUID, b, pending); err != nil {
+			return fmt.Errorf("reveal weight commits at block %d: %w", b, err)
+		}
+		for _, s := range subnets {
+			if s.Tempo > 0 && nextEpochBlock(s.NetUID, s.Tempo, b) == b {
+				if err := c.epoch(ctx, tx, s, b); err != nil {
+					return fmt.Errorf("epoch netuid %d block %d: %w", s.NetUID, b, err)
+				}
+			}
+		}
+		from = b + 1
 	}
 	return setMeta(ctx, tx, metaHead, target)
 }

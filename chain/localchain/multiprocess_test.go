@@ -3,6 +3,7 @@ package localchain
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -78,6 +79,16 @@ func helper(role, path, name string, d time.Duration) error {
 				[]uint16{uint16(seq%1000 + 1), 1000}, 0); err != nil {
 				return err
 			}
+		case "committer": // commit-reveal on subnet 10: one commit a block at most
+			err := c.SetWeights(ctx, k, 10, []chain.UID{1, 2}, []uint16{uint16(seq%1000 + 1), 1000}, 0)
+			if errors.Is(err, chain.ErrRateLimited) {
+				seq--
+				time.Sleep(2 * time.Millisecond)
+				continue
+			}
+			if err != nil {
+				return err
+			}
 		case "registrar":
 			nk, _ := wallet.FromURI(fmt.Sprintf("//%s/%d", name, seq))
 			if _, err := c.Register(ctx, 9, nk.SS58(), cold.SS58()); err != nil {
@@ -105,11 +116,12 @@ func TestMultiProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.CreateSubnet(ctx, 9, SubnetConfig{Tempo: 3, MaxUIDs: 4096, NoWeightsRateLimit: true, NoCommitRateLimit: true}); err != nil {
+	if err := c.CreateSubnet(ctx, 9, SubnetConfig{Tempo: 3, MaxUIDs: 4096, NoWeightsRateLimit: true, NoCommitRateLimit: true, NoCommitReveal: true}); err != nil {
 		t.Fatal(err)
 	}
 	cold := key(t, "//Cold")
-	names := map[string]string{"V0": "validator", "V1": "validator", "M0": "miner", "M1": "miner", "R0": "registrar", "A0": "advancer"}
+	names := map[string]string{"V0": "validator", "V1": "validator", "M0": "miner", "M1": "miner", "R0": "registrar",
+		"A0": "advancer", "C0": "committer"}
 	for _, name := range []string{"V0", "V1", "M0", "M1"} {
 		if _, err := c.Register(ctx, 9, key(t, "//"+name).SS58(), cold.SS58()); err != nil {
 			t.Fatal(err)
@@ -119,6 +131,19 @@ func TestMultiProcess(t *testing.T) {
 		if err := c.AddStake(ctx, key(t, "//"+name).SS58(), cold.SS58(), 1e9); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Subnet 10 has commit-reveal: C0 commits while A0's blocks reveal (netuid 10, tempo 3:
+	// epochs end at blocks 0, 4, 8, …).
+	if err := c.CreateSubnet(ctx, 10, SubnetConfig{Tempo: 3, WeightsRateLimit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"C0", "M0", "M1"} {
+		if _, err := c.Register(ctx, 10, key(t, "//"+name).SS58(), cold.SS58()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.AddStake(ctx, key(t, "//C0").SS58(), cold.SS58(), 1e9); err != nil {
+		t.Fatal(err)
 	}
 	mustAdvance(t, c, 4) // epoch: validator permits
 	c.Close()
@@ -236,4 +261,39 @@ func TestMultiProcess(t *testing.T) {
 	if a := children["A0"]; int(m.Block) != 4+a.last {
 		t.Errorf("head %d, want %d after %d advances", m.Block, 4+a.last, a.last)
 	}
+	// Every commit C0 made is revealed once enough blocks pass, the last one last: C0's row
+	// is its last reported commit's.
+	cm := children["C0"]
+	if cm.last == 0 {
+		t.Fatal("C0 made no commit")
+	}
+	mustAdvance(t, c, 12)
+	ws, err := c.WeightCommits(ctx, 10, key(t, "//C0").SS58())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range ws {
+		if w.Status != chain.CommitRevealed {
+			t.Errorf("C0 commit %+v, want revealed", w)
+		}
+	}
+	m10, err := c.Metagraph(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := m10.Weights[0]
+	ok := false
+	for _, seq := range []int{cm.last, cm.last + 1} {
+		if seq == cm.last+1 && !cm.killed {
+			continue
+		}
+		want := maxUpscaleU16([]uint16{uint16(seq%1000 + 1), 1000})
+		if len(row) == 2 && row[0].Weight == want[0] && row[1].Weight == want[1] {
+			ok = true
+		}
+	}
+	if !ok {
+		t.Errorf("C0's row %v is not its last reported commit's (seq %d)", row, cm.last)
+	}
+	t.Logf("C0: %d commits reported, %d recorded, last revealed at %d", cm.last, len(ws), ws[len(ws)-1].Resolved)
 }

@@ -112,6 +112,9 @@ func replaceNeuron(ctx context.Context, tx *sql.Tx, netuid uint16, uid chain.UID
 // AddStake adds rao to hotkey's stake (owned by coldkey). Stake counts on every subnet the
 // hotkey is registered on; there are no balances on the local chain.
 func (c *Chain) AddStake(ctx context.Context, hotkey, coldkey string, rao uint64) error {
+	if rao == 0 {
+		return fmt.Errorf("add stake: 0 rao: %w", chain.ErrInvalid)
+	}
 	for _, k := range []string{hotkey, coldkey} {
 		if _, err := wallet.SS58Decode(k); err != nil {
 			return fmt.Errorf("add stake: %w: %w", chain.ErrInvalid, err)
@@ -220,14 +223,20 @@ func (c *Chain) Commitment(ctx context.Context, netuid uint16, hotkey string) (c
 	return chain.Commitment{Data: string(data), Block: chain.Block(block)}, nil
 }
 
-// SetWeights replaces signer's weight row with the checks of subtensor's
-// do_set_weights (subnets/weights.rs), in its order, and stores the row max-upscaled to
-// 65535 as subtensor does.
-func (c *Chain) SetWeights(ctx context.Context, signer chain.Signer, netuid uint16, uids []chain.UID, weights []uint16, versionKey uint64) error {
-	hotkey := signer.SS58()
-	if len(uids) != len(weights) {
-		return fmt.Errorf("set weights: %d uids, %d weights: %w", len(uids), len(weights), chain.ErrInvalid)
-	}
+// DoSetWeights is the set_weights call itself: it fails with ErrCommitRevealEnabled on a
+// subnet with commit-reveal on, as subtensor's does; otherwise it replaces signer's weight
+// row (setWeights).
+func (c *Chain) DoSetWeights(ctx context.Context, signer chain.Signer, netuid uint16, uids []chain.UID, weights []uint16, versionKey uint64) error {
+	return c.weightsCall(ctx, netuid, func(tx *sql.Tx, s subnet, head int64) error {
+		if s.commitReveal() {
+			return fmt.Errorf("set weights on subnet %d: %w", netuid, ErrCommitRevealEnabled)
+		}
+		return c.setWeights(ctx, tx, s, head, signer.SS58(), uids, weights, versionKey)
+	})
+}
+
+// weightsCall runs fn in a write transaction with subnet netuid and the head block.
+func (c *Chain) weightsCall(ctx context.Context, netuid uint16, fn func(tx *sql.Tx, s subnet, head int64) error) error {
 	ctx, cancel := c.timeout(ctx)
 	defer cancel()
 	if err := c.sync(ctx); err != nil {
@@ -240,63 +249,75 @@ func (c *Chain) SetWeights(ctx context.Context, signer chain.Signer, netuid uint
 		}
 		s, err := loadSubnet(ctx, tx, netuid)
 		if err != nil {
-			return fmt.Errorf("set weights: %w", err)
+			return fmt.Errorf("weights: %w", err)
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM neurons WHERE netuid = ?`, netuid).Scan(&n); err != nil {
-			return err
-		}
-		if len(uids) > n {
-			return fmt.Errorf("set weights: %d uids for %d neurons: %w", len(uids), n, chain.ErrInvalid)
-		}
-		uid, permit, lastSet, err := neuronOf(ctx, tx, netuid, hotkey)
-		if err != nil {
-			return fmt.Errorf("set weights: %w", err)
-		}
-		if versionKey < s.WeightsVersionKey {
-			return fmt.Errorf("set weights: version key %d < %d: %w", versionKey, s.WeightsVersionKey, chain.ErrInvalid)
-		}
-		if lastSet >= 0 && s.WeightsRateLimit > 0 && head-lastSet < int64(s.WeightsRateLimit) {
-			return fmt.Errorf("set weights by %s at block %d: last at %d, limit %d blocks: %w",
-				hotkey, head, lastSet, s.WeightsRateLimit, chain.ErrRateLimited)
-		}
-		selfOnly := len(uids) == 1 && int(uids[0]) == uid
-		if !selfOnly && !permit {
-			return fmt.Errorf("set weights: %s has no validator permit: %w", hotkey, chain.ErrInvalid)
-		}
-		seen := make(map[chain.UID]bool, len(uids))
-		for _, u := range uids {
-			if seen[u] {
-				return fmt.Errorf("set weights: duplicate uid %d: %w", u, chain.ErrInvalid)
-			}
-			if int(u) >= n {
-				return fmt.Errorf("set weights: uid %d >= %d neurons: %w", u, n, chain.ErrInvalid)
-			}
-			seen[u] = true
-		}
-		if !selfOnly && len(uids) < min(int(s.MinAllowedWeights), n) {
-			return fmt.Errorf("set weights: %d weights < min %d: %w", len(uids), min(int(s.MinAllowedWeights), n), chain.ErrInvalid)
-		}
-		up := maxUpscaleU16(weights)
-		if !selfOnly && !maxWeightLimited(up, s.MaxWeightsLimit) {
-			return fmt.Errorf("set weights: a weight is above the max weight limit %d: %w", s.MaxWeightsLimit, chain.ErrInvalid)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM weights WHERE netuid = ? AND uid = ?`, netuid, uid); err != nil {
-			return fmt.Errorf("set weights: %w", err)
-		}
-		for k, u := range uids {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO weights (netuid, uid, pos, dest, weight) VALUES (?, ?, ?, ?, ?)`,
-				netuid, uid, k, u, up[k]); err != nil {
-				return fmt.Errorf("set weights: %w", err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE neurons SET last_update = ?, weights_set_block = ? WHERE netuid = ? AND uid = ?`,
-			head, head, netuid, uid); err != nil {
-			return fmt.Errorf("set weights: %w", err)
-		}
-		c.log.Info("weights set", "netuid", netuid, "uid", uid, "n", len(uids), "block", head)
-		return nil
+		return fn(tx, s, head)
 	})
+}
+
+// setWeights replaces hotkey's weight row at block head with the checks of subtensor's
+// do_set_weights (subnets/weights.rs), in its order, and stores the row max-upscaled to
+// 65535 as subtensor does. The rate limit applies only with commit-reveal off (with it on,
+// commits are rate limited instead). Reveals apply commits through here.
+func (c *Chain) setWeights(ctx context.Context, tx *sql.Tx, s subnet, head int64, hotkey string, uids []chain.UID, weights []uint16, versionKey uint64) error {
+	netuid := s.NetUID
+	if len(uids) != len(weights) {
+		return fmt.Errorf("set weights: %d uids, %d weights: %w", len(uids), len(weights), chain.ErrInvalid)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM neurons WHERE netuid = ?`, netuid).Scan(&n); err != nil {
+		return err
+	}
+	if len(uids) > n {
+		return fmt.Errorf("set weights: %d uids for %d neurons: %w", len(uids), n, chain.ErrInvalid)
+	}
+	uid, permit, lastSet, err := neuronOf(ctx, tx, netuid, hotkey)
+	if err != nil {
+		return fmt.Errorf("set weights: %w", err)
+	}
+	if versionKey < s.WeightsVersionKey {
+		return fmt.Errorf("set weights: version key %d < %d: %w", versionKey, s.WeightsVersionKey, chain.ErrInvalid)
+	}
+	if !s.commitReveal() && lastSet >= 0 && s.WeightsRateLimit > 0 && head-lastSet < int64(s.WeightsRateLimit) {
+		return fmt.Errorf("set weights by %s at block %d: last at %d, limit %d blocks: %w",
+			hotkey, head, lastSet, s.WeightsRateLimit, chain.ErrRateLimited)
+	}
+	selfOnly := len(uids) == 1 && int(uids[0]) == uid
+	if !selfOnly && !permit {
+		return fmt.Errorf("set weights: %s has no validator permit: %w", hotkey, chain.ErrInvalid)
+	}
+	seen := make(map[chain.UID]bool, len(uids))
+	for _, u := range uids {
+		if seen[u] {
+			return fmt.Errorf("set weights: duplicate uid %d: %w", u, chain.ErrInvalid)
+		}
+		if int(u) >= n {
+			return fmt.Errorf("set weights: uid %d >= %d neurons: %w", u, n, chain.ErrInvalid)
+		}
+		seen[u] = true
+	}
+	if !selfOnly && len(uids) < min(int(s.MinAllowedWeights), n) {
+		return fmt.Errorf("set weights: %d weights < min %d: %w", len(uids), min(int(s.MinAllowedWeights), n), chain.ErrInvalid)
+	}
+	up := maxUpscaleU16(weights)
+	if !selfOnly && !maxWeightLimited(up, s.MaxWeightsLimit) {
+		return fmt.Errorf("set weights: a weight is above the max weight limit %d: %w", s.MaxWeightsLimit, chain.ErrInvalid)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM weights WHERE netuid = ? AND uid = ?`, netuid, uid); err != nil {
+		return fmt.Errorf("set weights: %w", err)
+	}
+	for k, u := range uids {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO weights (netuid, uid, pos, dest, weight) VALUES (?, ?, ?, ?, ?)`,
+			netuid, uid, k, u, up[k]); err != nil {
+			return fmt.Errorf("set weights: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE neurons SET last_update = ?, weights_set_block = ? WHERE netuid = ? AND uid = ?`,
+		head, head, netuid, uid); err != nil {
+		return fmt.Errorf("set weights: %w", err)
+	}
+	c.log.Info("weights set", "netuid", netuid, "uid", uid, "n", len(uids), "block", head)
+	return nil
 }
 
 // maxUpscaleU16 is vec_u16_max_upscale_to_u16.

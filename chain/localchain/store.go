@@ -6,13 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+
+	"github.com/pretrain/pretrain/chain"
 )
 
 // schemaVersion is stored in meta; Open refuses files of another version.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // schema is the chain's whole state. Every table is keyed the way subtensor's storage maps
 // are (netuid, uid); u16 proportions are stored as integers in 0..65535.
@@ -44,6 +47,8 @@ CREATE TABLE IF NOT EXISTS subnets (
 	alpha_low              INTEGER NOT NULL DEFAULT 45875,
 	alpha_high             INTEGER NOT NULL DEFAULT 58982,
 	alpha_steepness        INTEGER NOT NULL DEFAULT 1000,
+	commit_reveal          INTEGER NOT NULL DEFAULT 1,
+	reveal_period_epochs   INTEGER NOT NULL DEFAULT 1,
 	created_block          INTEGER NOT NULL,
 	last_epoch_block       INTEGER NOT NULL DEFAULT -1
 ) STRICT;
@@ -90,6 +95,20 @@ CREATE TABLE IF NOT EXISTS bonds (
 	bond   INTEGER NOT NULL,
 	PRIMARY KEY (netuid, uid, pos)
 ) STRICT;
+CREATE TABLE IF NOT EXISTS weight_commits (
+	id            INTEGER PRIMARY KEY,
+	netuid        INTEGER NOT NULL,
+	hotkey        TEXT NOT NULL,
+	epoch         INTEGER NOT NULL,
+	commit_block  INTEGER NOT NULL,
+	reveal_round  INTEGER NOT NULL,
+	ciphertext    BLOB NOT NULL,
+	status        TEXT NOT NULL DEFAULT 'pending',
+	outcome_block INTEGER NOT NULL DEFAULT -1,
+	reason        TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX IF NOT EXISTS weight_commits_by_status ON weight_commits (status, netuid, epoch);
+CREATE INDEX IF NOT EXISTS weight_commits_by_hotkey ON weight_commits (netuid, hotkey, id);
 CREATE TABLE IF NOT EXISTS commitments (
 	netuid INTEGER NOT NULL,
 	hotkey TEXT NOT NULL,
@@ -105,6 +124,12 @@ CREATE TABLE IF NOT EXISTS commitments (
 // timeout makes a process wait for another's write instead of failing; synchronous=FULL
 // makes a committed transaction survive a crash of the process or the machine.
 func openDB(path string, busy time.Duration) (rw, ro *sql.DB, err error) {
+	// SQLite takes an empty file for a new database, so a command meant for an existing chain
+	// would silently start a new one there; a live chain's file always has its header (the
+	// first page is written when the schema is created). Nor is a FIFO or device a chain.
+	if fi, err := os.Stat(path); err == nil && (!fi.Mode().IsRegular() || fi.Size() == 0) {
+		return nil, nil, fmt.Errorf("open %s: an empty or special file (%v), not a local chain: %w", path, fi.Mode(), chain.ErrInvalid)
+	}
 	dsn := func(txlock string) string {
 		q := url.Values{}
 		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))

@@ -35,9 +35,11 @@ type SubnetConfig struct {
 	LiquidAlpha        bool   // LiquidAlphaOn: per-bond EMA rate between AlphaLow and AlphaHigh
 	AlphaLow           uint16 // liquid alpha bounds × 65535 (defaults 45875 and 58982)
 	AlphaHigh          uint16
-	AlphaSteepness     int16 // liquid alpha sigmoid steepness (default 1000)
-	NoWeightsRateLimit bool  // set WeightsRateLimit to 0 (zero means default otherwise)
-	NoCommitRateLimit  bool  // set CommitRateLimit to 0
+	AlphaSteepness     int16  // liquid alpha sigmoid steepness (default 1000)
+	NoWeightsRateLimit bool   // set WeightsRateLimit to 0 (zero means default otherwise)
+	NoCommitRateLimit  bool   // set CommitRateLimit to 0
+	NoCommitReveal     bool   // CommitRevealWeightsEnabled off (on by default, as on subtensor)
+	RevealPeriodEpochs uint64 // epochs from a weight commit to its reveal (default 1)
 }
 
 func (c SubnetConfig) withDefaults() SubnetConfig {
@@ -57,6 +59,7 @@ func (c SubnetConfig) withDefaults() SubnetConfig {
 	c.AlphaLow = cmp.Or(c.AlphaLow, 45875)
 	c.AlphaHigh = cmp.Or(c.AlphaHigh, 58982)
 	c.AlphaSteepness = cmp.Or(c.AlphaSteepness, 1000)
+	c.RevealPeriodEpochs = cmp.Or(c.RevealPeriodEpochs, 1)
 	if c.NoWeightsRateLimit {
 		c.WeightsRateLimit = 0
 	}
@@ -82,6 +85,8 @@ func (c SubnetConfig) Validate() error {
 		return fmt.Errorf("subnet config: weights version key %d > 2^63-1", c.WeightsVersionKey)
 	case c.AlphaLow > c.AlphaHigh:
 		return fmt.Errorf("subnet config: alpha low %d > alpha high %d", c.AlphaLow, c.AlphaHigh)
+	case c.RevealPeriodEpochs > maxRevealPeriod:
+		return fmt.Errorf("subnet config: reveal period %d epochs > %d", c.RevealPeriodEpochs, maxRevealPeriod)
 	}
 	if c.OwnerHotkey != "" {
 		if _, err := wallet.SS58Decode(c.OwnerHotkey); err != nil {
@@ -100,15 +105,18 @@ type subnet struct {
 const subnetCols = `netuid, tempo, max_uids, max_validators, kappa, bonds_penalty, bonds_moving_average,
 	activity_cutoff, stake_threshold, weights_rate_limit, weights_version_key, min_allowed_weights,
 	max_weights_limit, commit_rate_limit, immunity_period, emission_per_block, owner_hotkey,
-	yuma3, liquid_alpha, alpha_low, alpha_high, alpha_steepness, created_block`
+	yuma3, liquid_alpha, alpha_low, alpha_high, alpha_steepness, created_block,
+	commit_reveal, reveal_period_epochs`
 
 func scanSubnet(sc interface{ Scan(...any) error }) (subnet, error) {
 	var s subnet
+	var commitReveal bool
 	err := sc.Scan(&s.NetUID, &s.Tempo, &s.MaxUIDs, &s.MaxValidators, &s.Kappa, &s.BondsPenalty,
 		&s.BondsMovingAverage, &s.ActivityCutoff, &s.StakeThreshold, &s.WeightsRateLimit,
 		&s.WeightsVersionKey, &s.MinAllowedWeights, &s.MaxWeightsLimit, &s.CommitRateLimit,
 		&s.ImmunityPeriod, &s.EmissionPerBlock, &s.OwnerHotkey, &s.Yuma3, &s.LiquidAlpha,
-		&s.AlphaLow, &s.AlphaHigh, &s.AlphaSteepness, &s.CreatedBlock)
+		&s.AlphaLow, &s.AlphaHigh, &s.AlphaSteepness, &s.CreatedBlock, &commitReveal, &s.RevealPeriodEpochs)
+	s.NoCommitReveal = !commitReveal
 	return s, err
 }
 
@@ -156,14 +164,14 @@ func (c *Chain) CreateSubnet(ctx context.Context, netuid uint16, cfg SubnetConfi
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO subnets (`+subnetCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		_, err = tx.ExecContext(ctx, `INSERT INTO subnets (`+subnetCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT(netuid) DO NOTHING`,
 			netuid, cfg.Tempo, cfg.MaxUIDs, cfg.MaxValidators, cfg.Kappa, cfg.BondsPenalty,
 			int64(cfg.BondsMovingAverage), int64(cfg.ActivityCutoff), int64(cfg.StakeThreshold),
 			int64(cfg.WeightsRateLimit), int64(cfg.WeightsVersionKey), cfg.MinAllowedWeights,
 			cfg.MaxWeightsLimit, int64(cfg.CommitRateLimit), int64(cfg.ImmunityPeriod),
 			int64(cfg.EmissionPerBlock), cfg.OwnerHotkey, cfg.Yuma3, cfg.LiquidAlpha,
-			cfg.AlphaLow, cfg.AlphaHigh, cfg.AlphaSteepness, head)
+			cfg.AlphaLow, cfg.AlphaHigh, cfg.AlphaSteepness, head, !cfg.NoCommitReveal, int64(cfg.RevealPeriodEpochs))
 		if err != nil {
 			return fmt.Errorf("create subnet %d: %w", netuid, err)
 		}
@@ -185,4 +193,69 @@ func (c *Chain) Subnet(ctx context.Context, netuid uint16) (SubnetConfig, error)
 	defer cancel()
 	s, err := loadSubnet(ctx, c.ro, netuid)
 	return s.SubnetConfig, err
+}
+
+// maxRevealPeriod bounds RevealPeriodEpochs, as subtensor's MAX_COMMIT_REVEAL_PEROIDS
+// (its minimum, 1, is the default here).
+const maxRevealPeriod = 100
+
+// Hyperparameters returns subnet netuid's weight-setting settings.
+func (c *Chain) Hyperparameters(ctx context.Context, netuid uint16) (chain.Hyperparameters, error) {
+	ctx, cancel := c.timeout(ctx)
+	defer cancel()
+	if err := c.sync(ctx); err != nil {
+		return chain.Hyperparameters{}, err
+	}
+	s, err := loadSubnet(ctx, c.ro, netuid)
+	if err != nil {
+		return chain.Hyperparameters{}, fmt.Errorf("hyperparameters: %w", err)
+	}
+	return s.hyperparameters(), nil
+}
+
+func (c SubnetConfig) hyperparameters() chain.Hyperparameters {
+	return chain.Hyperparameters{
+		Tempo:               c.Tempo,
+		WeightsRateLimit:    c.WeightsRateLimit,
+		MinAllowedWeights:   c.MinAllowedWeights,
+		MaxWeightLimit:      c.MaxWeightsLimit,
+		WeightsVersion:      c.WeightsVersionKey,
+		CommitRevealEnabled: !c.NoCommitReveal,
+		RevealPeriodEpochs:  c.RevealPeriodEpochs,
+	}
+}
+
+// SetHyperparameters replaces subnet netuid's weight-setting settings with h, taken
+// literally (zeros are zeros, not defaults), as the subnet owner's sudo_set_* calls do on
+// subtensor. The next epoch runs with the new tempo; a changed rate limit, version key or
+// weight bounds apply to the next weight setting.
+func (c *Chain) SetHyperparameters(ctx context.Context, netuid uint16, h chain.Hyperparameters) error {
+	switch {
+	case h.Tempo == 0 || h.Tempo == math.MaxUint16:
+		return fmt.Errorf("set hyperparameters: tempo %d outside [1, 65534]: %w", h.Tempo, chain.ErrInvalid)
+	case h.WeightsRateLimit > math.MaxInt64 || h.WeightsVersion > math.MaxInt64:
+		return fmt.Errorf("set hyperparameters: rate limit or version key above 2^63-1: %w", chain.ErrInvalid)
+	case h.RevealPeriodEpochs < 1 || h.RevealPeriodEpochs > maxRevealPeriod:
+		return fmt.Errorf("set hyperparameters: reveal period %d epochs outside [1, %d]: %w", h.RevealPeriodEpochs, maxRevealPeriod, chain.ErrInvalid)
+	}
+	ctx, cancel := c.timeout(ctx)
+	defer cancel()
+	if err := c.sync(ctx); err != nil {
+		return err
+	}
+	return c.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE subnets SET tempo = ?, weights_rate_limit = ?,
+			min_allowed_weights = ?, max_weights_limit = ?, weights_version_key = ?, commit_reveal = ?,
+			reveal_period_epochs = ? WHERE netuid = ?`,
+			h.Tempo, int64(h.WeightsRateLimit), h.MinAllowedWeights, h.MaxWeightLimit,
+			int64(h.WeightsVersion), h.CommitRevealEnabled, int64(h.RevealPeriodEpochs), netuid)
+		if err != nil {
+			return fmt.Errorf("set hyperparameters: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return fmt.Errorf("set hyperparameters: subnet %d: %w", netuid, chain.ErrNotFound)
+		}
+		c.log.Info("hyperparameters set", "netuid", netuid, "hyperparameters", h)
+		return nil
+	})
 }

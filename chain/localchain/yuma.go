@@ -11,8 +11,7 @@ import (
 // 2025-2026 dTAO versions read for this port; the test vectors come from 14bc6f9, spec 425),
 // in subtensor's I32F32 fixed point: the original Yuma bonds here, Yuma3 and liquid alpha in
 // yuma3.go. Departures, all because the local chain has no such state: stake is one number
-// per hotkey (no alpha/TAO split, no tao_weight); there is no commit-reveal weight mask; no
-// sub-mechanisms; no bonds reset. Emission per epoch is a subnet setting, split between
+// per hotkey (no alpha/TAO split, no tao_weight); no sub-mechanisms; no bonds reset. Emission per epoch is a subnet setting, split between
 // incentive and dividends as the epoch splits it (no owner cut, no dTAO coinbase). It is a
 // pure function: no clock, no I/O.
 
@@ -60,6 +59,9 @@ type epochInput struct {
 	Weights      [][]pair
 	Bonds        [][]pair
 	Emission     uint64 // rao to distribute this epoch
+	// CommitBlocks, on a subnet with commit-reveal, is each uid's earliest unrevealed weight
+	// commit's block (math.MaxUint64: none); nil otherwise.
+	CommitBlocks []uint64
 }
 
 // epochOutput is what an epoch writes back (subtensor's "value storage" step).
@@ -120,6 +122,11 @@ func runEpoch(in *epochInput) *epochOutput {
 				continue
 			}
 			if in.LastUpdate[i] <= in.RegisteredAt[j] { // set before j registered
+				continue
+			}
+			// Commit-reveal's column mask: a commit made before j registered cannot carry a
+			// weight for j, however recent the LastUpdate the commit gave i.
+			if in.CommitBlocks != nil && in.CommitBlocks[i] < in.RegisteredAt[j] {
 				continue
 			}
 			w[i] = append(w[i], fpair{e.UID, fixFromInt(int64(e.Value))})

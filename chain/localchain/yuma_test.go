@@ -3,6 +3,7 @@ package localchain
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"strconv"
@@ -136,4 +137,50 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// TestCommitRevealMask: with commit-reveal, a validator whose earliest unrevealed commit is
+// older than a neuron's registration has its weight for that neuron masked (subtensor's
+// vec_mask_sparse_matrix(weights, commit_blocks, block_at_registration, cb < reg)): the
+// epoch equals one on the same weights without that entry; a later commit, or none, masks
+// nothing.
+func TestCommitRevealMask(t *testing.T) {
+	base := func() *epochInput {
+		return &epochInput{
+			Block:        100,
+			Params:       epochParams{Tempo: 10, ActivityCutoff: 5000, Kappa: 32767, BondsPenalty: 65535, BondsMovingAverage: 900_000, MaxAllowedValidators: 2},
+			Stake:        []uint64{3e9, 1e9, 0, 0, 0},
+			LastUpdate:   []uint64{60, 60, 0, 0, 0},
+			RegisteredAt: []uint64{0, 0, 0, 0, 50},
+			Permit:       []bool{true, true, false, false, false},
+			OwnerUID:     -1,
+			Weights: [][]pair{
+				{{2, 65535}, {3, 30000}, {4, 50000}},
+				{{2, 20000}, {4, 65535}},
+				nil, nil, nil,
+			},
+			Bonds:    make([][]pair, 5),
+			Emission: 1e9,
+		}
+	}
+	none := uint64(math.MaxUint64)
+	plain := runEpoch(base())
+
+	masked := base()
+	masked.CommitBlocks = []uint64{40, none, none, none, none} // uid 0 committed at 40, uid 4 registered at 50
+	dropped := base()
+	dropped.Weights[0] = []pair{{2, 65535}, {3, 30000}}
+	if got, want := fmt.Sprint(runEpoch(masked)), fmt.Sprint(runEpoch(dropped)); got != want {
+		t.Errorf("masked epoch:\n%s\nwant the epoch without uid 0's weight for uid 4:\n%s", got, want)
+	}
+	if fmt.Sprint(runEpoch(masked)) == fmt.Sprint(plain) {
+		t.Error("the mask changed nothing")
+	}
+	for _, cb := range [][]uint64{{50, 50, none, none, none}, {none, none, none, none, none}} {
+		later := base()
+		later.CommitBlocks = cb
+		if got := fmt.Sprint(runEpoch(later)); got != fmt.Sprint(plain) {
+			t.Errorf("commit blocks %v changed the epoch", cb)
+		}
+	}
 }

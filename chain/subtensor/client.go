@@ -8,8 +8,8 @@ import (
 	"sync"
 
 	gethrpc "github.com/centrifuge/go-substrate-rpc-client/v4/gethrpc"
-	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/pretrain/pretrain/chain"
+	"github.com/pretrain/pretrain/chain/timelock"
 )
 
 // Client is the real Subtensor chain over Substrate JSON-RPC (websocket). It is safe for
@@ -20,14 +20,17 @@ type Client struct {
 	cfg Config
 	log *slog.Logger
 
-	beacon *bls.G2Affine // timelock public key of weight commits; nil: drand quicknet's (tests swap it)
+	beacon *timelock.PublicKey // timelock public key of weight commits; nil: drand quicknet's (tests swap it)
 
 	mu      sync.Mutex
 	rt      *runtime // latest runtime seen
 	genesis *chain.Hash
 }
 
-var _ chain.Chain = (*Client)(nil)
+var (
+	_ chain.Chain              = (*Client)(nil)
+	_ chain.WeightCommitReader = (*Client)(nil)
+)
 
 // runtime is one runtime version and its metadata.
 type runtime struct {
@@ -330,30 +333,50 @@ func (c *Client) weights(ctx context.Context, m *Metadata, at chain.Hash, netuid
 	if len(e.Hashers) != 2 || e.Hashers[1] != HasherIdentity {
 		return nil, fmt.Errorf("storage SubtensorModule.Weights: second hasher is not Identity(u16)")
 	}
+	rows := weightRows{}
+	err = c.storagePrefix(ctx, at, prefix, func(k, raw []byte) error {
+		if len(k) != len(prefix)+2 {
+			return fmt.Errorf("weights: key %x is not Weights(%d, uid)", k, netuid)
+		}
+		uid := uint16(k[len(prefix)]) | uint16(k[len(prefix)+1])<<8
+		v, err := m.DecodeValue(e.Value, raw)
+		if err != nil {
+			return fmt.Errorf("weights of uid %d: %w", uid, err)
+		}
+		if rows[uid], err = weightRow(v); err != nil {
+			return fmt.Errorf("weights of uid %d: %w", uid, err)
+		}
+		return nil
+	})
+	return rows, err
+}
+
+// storagePrefix calls fn with every storage key under prefix at block hash at and its value,
+// paging through the keys (at most maxMapKeys) and reading values queryChunk keys at a time.
+func (c *Client) storagePrefix(ctx context.Context, at chain.Hash, prefix []byte, fn func(key, value []byte) error) error {
 	var keys []string
 	start := hex0x(prefix)
 	for {
 		var page []string
 		if err := c.call(ctx, &page, "state_getKeysPaged", hex0x(prefix), keysPage, start, at.String()); err != nil {
-			return nil, err
+			return err
 		}
 		keys = append(keys, page...)
 		if len(keys) > maxMapKeys {
-			return nil, fmt.Errorf("weights: more than %d keys", maxMapKeys)
+			return fmt.Errorf("storage map %x: more than %d keys", prefix, maxMapKeys)
 		}
 		if len(page) < keysPage {
 			break
 		}
 		start = page[len(page)-1]
 	}
-	rows := weightRows{}
 	for i := 0; i < len(keys); i += queryChunk {
 		chunk := keys[i:min(i+queryChunk, len(keys))]
 		var sets []struct {
 			Changes [][2]*string `json:"changes"`
 		}
 		if err := c.call(ctx, &sets, "state_queryStorageAt", chunk, at.String()); err != nil {
-			return nil, err
+			return err
 		}
 		for _, set := range sets {
 			for _, ch := range set.Changes {
@@ -361,25 +384,20 @@ func (c *Client) weights(ctx context.Context, m *Metadata, at chain.Hash, netuid
 					continue
 				}
 				k, err := parseHex(*ch[0])
-				if err != nil || len(k) != len(prefix)+2 || string(k[:len(prefix)]) != string(prefix) {
-					return nil, fmt.Errorf("weights: key %.80q is not Weights(%d, uid)", *ch[0], netuid)
+				if err != nil || len(k) < len(prefix) || string(k[:len(prefix)]) != string(prefix) {
+					return fmt.Errorf("storage map: key %.80q is not under %x", *ch[0], prefix)
 				}
-				uid := uint16(k[len(prefix)]) | uint16(k[len(prefix)+1])<<8
 				raw, err := parseHex(*ch[1])
 				if err != nil {
-					return nil, fmt.Errorf("weights of uid %d: %w", uid, err)
+					return fmt.Errorf("storage map: value of %.80q: %w", *ch[0], err)
 				}
-				v, err := m.DecodeValue(e.Value, raw)
-				if err != nil {
-					return nil, fmt.Errorf("weights of uid %d: %w", uid, err)
-				}
-				if rows[uid], err = weightRow(v); err != nil {
-					return nil, fmt.Errorf("weights of uid %d: %w", uid, err)
+				if err := fn(k, raw); err != nil {
+					return err
 				}
 			}
 		}
 	}
-	return rows, nil
+	return nil
 }
 
 // Commitment returns hotkey's Commitments.CommitmentOf(netuid, hotkey) at the best block:

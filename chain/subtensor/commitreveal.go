@@ -1,13 +1,18 @@
 package subtensor
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/pretrain/pretrain/chain"
+	"github.com/pretrain/pretrain/chain/internal/scale"
+	"github.com/pretrain/pretrain/chain/timelock"
 )
 
 // Commit-reveal v3/v4 (timelocked weight commits), as bittensor's SDK sends them when a
@@ -16,50 +21,22 @@ import (
 // decrypts them itself once it has ingested that round's pulse (subtensor
 // pallets/subtensor/src/coinbase/reveal_commits.rs) and applies them as set_weights would.
 
-// pulseDelay is how many drand rounds before the reveal time a commit targets
-// (bittensor-drand's SUBTENSOR_PULSE_DELAY): subtensor ingests pulses with some lag.
-const pulseDelay = 24
-
 // commitRevealParams are the subnet's hyperparameters that commit-reveal reads.
 type commitRevealParams struct {
-	Enabled      bool
-	Tempo        uint64 // blocks per epoch
-	RevealPeriod uint64 // epochs until the reveal (RevealPeriodEpochs)
-	Version      uint16 // CommitRevealWeightsVersion, which the call must carry
+	chain.Hyperparameters
+	Version uint16 // CommitRevealWeightsVersion, which the call must carry
 }
 
-// commitRevealParams reads netuid's commit-reveal hyperparameters at block hash at.
-// Absent items read as their declared defaults (commit-reveal on, tempo 360, period 1).
+// commitRevealParams reads netuid's hyperparameters and, where commit-reveal is on, the
+// commit version at block hash at. Absent items read as their declared defaults
+// (commit-reveal on, tempo 360, period 1).
 func (c *Client) commitRevealParams(ctx context.Context, m *Metadata, at chain.Hash, netuid uint16) (commitRevealParams, error) {
 	var p commitRevealParams
-	v, err := c.storageValue(ctx, m, at, "SubtensorModule", "CommitRevealWeightsEnabled", appendU16(nil, netuid))
-	if err != nil {
+	var err error
+	if p.Hyperparameters, err = c.hyperparameters(ctx, m, at, netuid); err != nil || !p.CommitRevealEnabled {
 		return p, err
 	}
-	if p.Enabled, err = asBool(v); err != nil {
-		return p, fmt.Errorf("CommitRevealWeightsEnabled: %w", err)
-	}
-	if !p.Enabled {
-		return p, nil
-	}
-	u := func(item string, parts ...[]byte) (uint64, error) {
-		v, err := c.storageValue(ctx, m, at, "SubtensorModule", item, parts...)
-		if err != nil {
-			return 0, err
-		}
-		n, err := asUint(v)
-		if err != nil {
-			return 0, fmt.Errorf("%s: %w", item, err)
-		}
-		return n, nil
-	}
-	if p.Tempo, err = u("Tempo", appendU16(nil, netuid)); err != nil {
-		return p, err
-	}
-	if p.RevealPeriod, err = u("RevealPeriodEpochs", appendU16(nil, netuid)); err != nil {
-		return p, err
-	}
-	version, err := u("CommitRevealWeightsVersion")
+	version, err := c.storageUint(ctx, m, at, "CommitRevealWeightsVersion")
 	if err != nil {
 		return p, err
 	}
@@ -68,53 +45,6 @@ func (c *Client) commitRevealParams(ctx context.Context, m *Metadata, at chain.H
 	}
 	p.Version = uint16(version)
 	return p, nil
-}
-
-// revealRound is the drand quicknet round bittensor-drand's generate_commit targets for a
-// commit made at block (the chain head) and wall-clock time now: the first block of the
-// epoch revealPeriod epochs after the current one (subtensor's epochs end where
-// (block + netuid + 1) % (tempo + 1) == 0), moved on by whole epochs until it is at least
-// pulseDelay rounds away, converted to a round at blockTime per block, less pulseDelay.
-func revealRound(now time.Time, blockTime time.Duration, block uint64, netuid uint16, tempo, revealPeriod uint64) uint64 {
-	tempo1 := tempo + 1
-	netuid1 := uint64(netuid) + 1
-	epoch := (block + netuid1) / tempo1
-	revealEpoch := epoch + revealPeriod
-	var untilReveal float64 // seconds
-	for {
-		revealBlock := revealEpoch*tempo1 - netuid1
-		// The SDK subtracts in u64; a period of 0 can put the reveal block in the past,
-		// where this loop (unlike the SDK, which would wrap) moves on to the next epoch.
-		if revealBlock >= block {
-			untilReveal = float64(revealBlock-block) * blockTime.Seconds()
-			if untilReveal >= pulseDelay*quicknetPeriod {
-				break
-			}
-		}
-		revealEpoch++
-	}
-	nowSecs := float64(now.UnixNano()) / 1e9
-	round := math.Ceil((nowSecs + untilReveal - quicknetGenesis) / quicknetPeriod)
-	if round <= pulseDelay {
-		return 1
-	}
-	return uint64(round) - pulseDelay
-}
-
-// weightsTlockPayload is the SCALE encoding of subtensor's WeightsTlockPayload {hotkey:
-// Vec<u8>, uids: Vec<u16>, values: Vec<u16>, version_key: u64}, the commit's plaintext.
-func weightsTlockPayload(hotkey [32]byte, uids []chain.UID, values []uint16, versionKey uint64) []byte {
-	b := appendCompact(nil, uint64(len(hotkey)))
-	b = append(b, hotkey[:]...)
-	b = appendCompact(b, uint64(len(uids)))
-	for _, u := range uids {
-		b = appendU16(b, uint16(u))
-	}
-	b = appendCompact(b, uint64(len(values)))
-	for _, v := range values {
-		b = appendU16(b, v)
-	}
-	return appendU64(b, versionKey)
 }
 
 // commitTimelockedWeightsCall encodes SubtensorModule.commit_timelocked_weights(netuid,
@@ -129,34 +59,96 @@ func (m *Metadata) commitTimelockedWeightsCall(netuid uint16, commit []byte, rou
 		return nil, fmt.Errorf("commit timelocked weights: %w", err)
 	}
 	b = appendU16(b, netuid)
-	b = appendCompact(b, uint64(len(commit)))
+	b = scale.AppendCompact(b, uint64(len(commit)))
 	b = append(b, commit...)
 	b = appendU64(b, round)
 	return appendU16(b, version), nil
 }
 
-// timelockedWeightsCall builds the commit the SDK would send for these weights: the
-// payload encrypted to the reveal round under the beacon's public key.
+// timelockedWeightsCall builds the commit the SDK would send for these weights
+// (timelock.SealWeights) at the head block and the wall clock.
 func (c *Client) timelockedWeightsCall(m *Metadata, p commitRevealParams, block chain.Block, hotkey [32]byte, netuid uint16, uids []chain.UID, weights []uint16, versionKey uint64) ([]byte, uint64, error) {
-	if len(uids) != len(weights) {
-		return nil, 0, fmt.Errorf("commit weights: %d uids, %d weights: %w", len(uids), len(weights), chain.ErrInvalid)
-	}
 	if block < 0 {
 		return nil, 0, fmt.Errorf("commit weights: block %d: %w", block, chain.ErrInvalid)
 	}
-	pub := c.beacon
-	if pub == nil {
-		q, err := quicknetPublicKey()
-		if err != nil {
-			return nil, 0, err
-		}
-		pub = &q
+	beacon := timelock.Quicknet()
+	if c.beacon != nil {
+		beacon.PublicKey = *c.beacon
 	}
-	round := revealRound(time.Now(), c.cfg.BlockTime, uint64(block), netuid, p.Tempo, p.RevealPeriod)
-	ct, err := tlockEncrypt(pub, round, weightsTlockPayload(hotkey, uids, weights, versionKey), rand.Reader)
+	at := timelock.CommitTime{Now: time.Now(), BlockTime: c.cfg.BlockTime, Block: uint64(block), NetUID: netuid,
+		Tempo: uint64(p.Tempo), RevealPeriod: p.RevealPeriodEpochs}
+	ct, round, err := timelock.SealWeights(beacon, at,
+		timelock.WeightsPayload{Hotkey: hotkey, UIDs: uids, Values: weights, VersionKey: versionKey}, rand.Reader)
 	if err != nil {
 		return nil, 0, err
 	}
 	call, err := m.commitTimelockedWeightsCall(netuid, ct, round, p.Version)
 	return call, round, err
+}
+
+// WeightCommits returns hotkey's timelocked weight commits on netuid that are in
+// SubtensorModule.TimelockedWeightCommits at the best block, oldest first: all pending. The
+// chain drops a commit from storage when it reveals or discards it and records which only
+// in that block's events, so those are not returned (the weight row's LastUpdate at the
+// reveal block shows an applied one).
+func (c *Client) WeightCommits(ctx context.Context, netuid uint16, hotkey string) ([]chain.WeightCommit, error) {
+	w, err := c.weightCommits(ctx, netuid, hotkey)
+	if err != nil {
+		return nil, fmt.Errorf("weight commits %d %s: %w", netuid, hotkey, err)
+	}
+	return w, nil
+}
+
+func (c *Client) weightCommits(ctx context.Context, netuid uint16, hotkey string) ([]chain.WeightCommit, error) {
+	pub, err := decodeSS58(hotkey)
+	if err != nil {
+		return nil, err
+	}
+	hash, err := c.bestHash(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := c.runtimeAt(ctx, &hash)
+	if err != nil {
+		return nil, err
+	}
+	m := rt.meta
+	prefix, e, err := m.storageKey("SubtensorModule", "TimelockedWeightCommits", appendU16(nil, netuid))
+	if err != nil {
+		return nil, err
+	}
+	var out []chain.WeightCommit
+	err = c.storagePrefix(ctx, hash, prefix, func(_, raw []byte) error {
+		v, err := m.DecodeValue(e.Value, raw)
+		if err != nil {
+			return err
+		}
+		commits, err := asList(v)
+		if err != nil {
+			return err
+		}
+		for i, cv := range commits {
+			// (who, commit_block, commit, reveal_round)
+			t, err := asList(cv)
+			if err != nil || len(t) != 4 {
+				return fmt.Errorf("commit %d: want (account, block, commit, round)", i)
+			}
+			who, err := asAccount(t[0])
+			if err != nil {
+				return fmt.Errorf("commit %d: %w", i, err)
+			}
+			if who != pub {
+				continue
+			}
+			block, err1 := asUint(t[1])
+			round, err2 := asUint(t[3])
+			if err := errors.Join(err1, err2); err != nil || block > math.MaxInt64 {
+				return fmt.Errorf("commit %d: block or round: %v", i, err)
+			}
+			out = append(out, chain.WeightCommit{Block: chain.Block(block), RevealRound: round, Status: chain.CommitPending})
+		}
+		return nil
+	})
+	slices.SortStableFunc(out, func(a, b chain.WeightCommit) int { return cmp.Compare(a.Block, b.Block) })
+	return out, err
 }

@@ -2,14 +2,17 @@ package subtensor
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/pretrain/pretrain/chain"
+	"github.com/pretrain/pretrain/chain/timelock"
 )
 
 // TestCommitTimelockedWeightsCall decodes the encoded call with each runtime's own types
@@ -52,39 +55,6 @@ func TestCommitTimelockedWeightsCall(t *testing.T) {
 	}
 }
 
-func TestRevealRound(t *testing.T) {
-	t0 := time.Unix(quicknetGenesis+3_000_000, 0) // round 1,000,001 begins
-	for _, tc := range []struct {
-		name                 string
-		now                  time.Time
-		block                uint64
-		netuid               uint16
-		tempo, period, round uint64
-	}{
-		// (1000+2)/101 = epoch 9; reveal epoch 11 starts at 11*101-2 = 1109, 109 blocks =
-		// 1308 s away: ceil((3e6+1308)/3) - 24.
-		{"sdk test inputs", t0, 1000, 1, 100, 2, 1_000_436 - 24},
-		{"fractional second rounds up", t0.Add(500 * time.Millisecond), 1000, 1, 100, 2, 1_000_437 - 24},
-		// epoch 10; block 1109 is 4 blocks (48 s < 72 s) away, so the next epoch's 1210: 105
-		// blocks, 1260 s.
-		{"too close moves an epoch", t0, 1105, 1, 100, 1, 1_000_420 - 24},
-		// period 0: the epoch's start (1008) is past; 1109 is 24 s away; 1210 then.
-		{"period 0", t0, 1107, 1, 100, 0, 1_000_412 - 24},
-		{"before genesis", time.Unix(0, 0), 1000, 1, 100, 2, 1},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := revealRound(tc.now, 12*time.Second, tc.block, tc.netuid, tc.tempo, tc.period); got != tc.round {
-				t.Errorf("revealRound(%v, %d, %d, %d, %d) = %d, want %d", tc.now.Unix(), tc.block, tc.netuid, tc.tempo, tc.period, got, tc.round)
-			}
-		})
-	}
-	// Fast blocks (250 ms): 109 blocks are 27.25 s, under the 72 s pulse delay; epochs move
-	// on to 1311 (311 blocks, 77.75 s): ceil((3e6+77.75)/3) - 24.
-	if got, want := revealRound(t0, 250*time.Millisecond, 1000, 1, 100, 2), uint64(1_000_026-24); got != want {
-		t.Errorf("revealRound with 250 ms blocks = %d, want %d", got, want)
-	}
-}
-
 // putStorage sets a SubtensorModule storage value in the fake node.
 func putStorage(t *testing.T, n *fakeNode, item string, value string, parts ...[]byte) {
 	t.Helper()
@@ -102,7 +72,8 @@ func putStorage(t *testing.T, n *fakeNode, item string, value string, parts ...[
 // of the reveal round it names, to the weights' WeightsTlockPayload.
 func TestClientCommitReveal(t *testing.T) {
 	ev := loadEventCases(t)
-	beacon := newTestBeacon()
+	beacon := timelock.NewSecretKey([]byte("subtensor commit-reveal test beacon"))
+	pub := beacon.PublicKey()
 	alice := newSubkeySigner(t, "//Alice")
 	uids, weights := []chain.UID{0, 1, 2}, []uint16{0, 32768, 65535}
 	const head = 6852690 // the capture's best block
@@ -128,7 +99,8 @@ func TestClientCommitReveal(t *testing.T) {
 			var checkErr error
 			n.on("author_submitAndWatchExtrinsic", func(p []json.RawMessage, notify func(any)) (any, *jsonErr) {
 				json.Unmarshal(p[0], &submitted)
-				checkErr = checkCommit(t, unhex(t, submitted), beacon, weightsTlockPayload(alice.PublicKey(), uids, weights, 4062))
+				checkErr = checkCommit(t, unhex(t, submitted), beacon,
+					timelock.WeightsPayload{Hotkey: alice.PublicKey(), UIDs: uids, Values: weights, VersionKey: 4062}.Encode())
 				notify(map[string]any{"inBlock": inBlockHash})
 				return nil, nil
 			})
@@ -136,12 +108,14 @@ func TestClientCommitReveal(t *testing.T) {
 				return map[string]any{"block": map[string]any{"extrinsics": []string{"0x280402000b8a8c6d0b9701", submitted}}}, nil
 			})
 			c := openFake(t, n)
-			c.beacon = &beacon.pub
-			before := revealRound(time.Now(), 12*time.Second, head, 9, 99, 2)
+			c.beacon = &pub
+			at := timelock.CommitTime{Now: time.Now(), BlockTime: 12 * time.Second, Block: head, NetUID: 9, Tempo: 99, RevealPeriod: 2}
+			before := timelock.RevealRound(timelock.QuicknetSchedule, at)
 			if err := c.SetWeights(t.Context(), alice, 9, uids, weights, 4062); err != nil {
 				t.Fatalf("SetWeights: %v", err)
 			}
-			after := revealRound(time.Now(), 12*time.Second, head, 9, 99, 2)
+			at.Now = time.Now()
+			after := timelock.RevealRound(timelock.QuicknetSchedule, at)
 			if submitted == "" {
 				t.Fatal("nothing submitted")
 			}
@@ -179,7 +153,7 @@ func commitRound(xt []byte) uint64 {
 }
 
 // checkCommit decodes the submitted commit call and opens its ciphertext.
-func checkCommit(t *testing.T, xt []byte, beacon testBeacon, payload []byte) error {
+func checkCommit(t *testing.T, xt []byte, beacon timelock.SecretKey, payload []byte) error {
 	call := commitCall(xt)
 	if call == nil {
 		return fmt.Errorf("no commit_timelocked_weights(9, …) call in %x", xt)
@@ -195,8 +169,11 @@ func checkCommit(t *testing.T, xt []byte, beacon testBeacon, payload []byte) err
 	if version != 4 {
 		return fmt.Errorf("commit_reveal_version = %d, want 4", version)
 	}
-	sig := beacon.signature(t, round)
-	got, err := tlockDecrypt(ct, &sig)
+	sig, err := beacon.Sign(round)
+	if err != nil {
+		return err
+	}
+	got, err := timelock.Decrypt(ct, sig)
 	if err != nil {
 		return fmt.Errorf("open commit for round %d: %v", round, err)
 	}
@@ -204,4 +181,43 @@ func checkCommit(t *testing.T, xt []byte, beacon testBeacon, payload []byte) err
 		return fmt.Errorf("committed payload %x, want %x", got, payload)
 	}
 	return nil
+}
+
+// TestClientWeightCommits reads TimelockedWeightCommits values encoded by hand (SCALE:
+// compact count, then (AccountId32, u64 commit block, Vec<u8> commit, u64 reveal round)
+// tuples) under two epochs of netuid 1: Alice's commits, oldest first, and none of Bob's.
+func TestClientWeightCommits(t *testing.T) {
+	n := metagraphNode(t)
+	alice, bob := newSubkeySigner(t, "//Alice"), newSubkeySigner(t, "//Bob")
+	entry := func(who [32]byte, block uint64, commit []byte, round uint64) string {
+		b := append([]byte(nil), who[:]...)
+		b = appendU64(b, block)
+		b = append(b, byte(len(commit)<<2))
+		b = append(b, commit...)
+		return hex.EncodeToString(appendU64(b, round))
+	}
+	epoch := func(e uint64) []byte { return appendU64(nil, e) }
+	putStorage(t, n, "TimelockedWeightCommits", "0x08"+entry(bob.PublicKey(), 6852600, []byte{1, 2}, 900)+
+		entry(alice.PublicKey(), 6852610, []byte{3}, 901), appendU16(nil, 1), epoch(19000))
+	putStorage(t, n, "TimelockedWeightCommits", "0x04"+entry(alice.PublicKey(), 6852500, nil, 800), appendU16(nil, 1), epoch(18999))
+	putStorage(t, n, "TimelockedWeightCommits", "0x04"+entry(alice.PublicKey(), 6852000, nil, 700), appendU16(nil, 2), epoch(18999))
+	c := openFake(t, n)
+	got, err := c.WeightCommits(t.Context(), 1, alice.SS58())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []chain.WeightCommit{
+		{Block: 6852500, RevealRound: 800, Status: chain.CommitPending},
+		{Block: 6852610, RevealRound: 901, Status: chain.CommitPending},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("WeightCommits(1, Alice) = %+v, want %+v", got, want)
+	}
+	if got, err := c.WeightCommits(t.Context(), 3, alice.SS58()); err != nil || len(got) != 0 {
+		t.Errorf("WeightCommits(3, Alice) = %+v, %v; want none", got, err)
+	}
+	putStorage(t, n, "TimelockedWeightCommits", "0x04"+entry(alice.PublicKey(), 1, nil, 1)[:20], appendU16(nil, 1), epoch(1))
+	if _, err := c.WeightCommits(t.Context(), 1, alice.SS58()); err == nil {
+		t.Error("a truncated TimelockedWeightCommits value was accepted")
+	}
 }

@@ -16,9 +16,12 @@
 //     as signed v4 extrinsics with the runtime's signed extensions, submitted with
 //     author_submitAndWatchExtrinsic, their outcome read from System.Events of the
 //     inclusion block and mapped to chain.ErrNotRegistered / ErrRateLimited / ErrInvalid;
-//   - timelock encryption to a drand quicknet round in the tle crate's format (Boneh–Franklin
-//     IBE on BLS12-381 with gnark-crypto, AES-256-GCM body), for the weight commits
-//     (chain.md section 5.4).
+//   - hyperparameters (Tempo, WeightsSetRateLimit, MinAllowedWeights, MaxWeightsLimit,
+//     WeightsVersionKey, CommitRevealWeightsEnabled, RevealPeriodEpochs) from storage, and the
+//     pending weight commits of a hotkey (TimelockedWeightCommits).
+//
+// The weight commits' payload, reveal round and ciphertext come from package timelock, which
+// the embedded chain shares.
 //
 // Reads are retried with exponential backoff; submissions are sent once (see
 // Client.SetWeights). Not implemented: commit_timelocked_mechanism_weights and extrinsic

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pretrain/pretrain/chain"
+	"github.com/pretrain/pretrain/chain/internal/scale"
 )
 
 // Calls are encoded by hand, after checking their argument names and shapes against the
@@ -69,11 +70,11 @@ func (m *Metadata) setWeightsCall(netuid uint16, uids []chain.UID, weights []uin
 		return nil, fmt.Errorf("set weights: %w", err)
 	}
 	b = appendU16(b, netuid)
-	b = appendCompact(b, uint64(len(uids)))
+	b = scale.AppendCompact(b, uint64(len(uids)))
 	for _, u := range uids {
 		b = appendU16(b, uint16(u))
 	}
-	b = appendCompact(b, uint64(len(weights)))
+	b = scale.AppendCompact(b, uint64(len(weights)))
 	for _, w := range weights {
 		b = appendU16(b, w)
 	}
@@ -123,7 +124,7 @@ func (m *Metadata) setCommitmentCall(netuid uint16, data string) ([]byte, error)
 		return nil, fmt.Errorf("set commitment: %w", err)
 	}
 	b = appendU16(b, netuid)
-	b = appendCompact(b, 1)
+	b = scale.AppendCompact(b, 1)
 	b = append(b, byte(rawIndex))
 	return append(b, data...), nil
 }
@@ -172,9 +173,9 @@ func (m *Metadata) extensions(p txParams) (extra, additional []byte, err error) 
 		case "CheckMortality", "CheckEra":
 			ex, add = era, p.Birth[:]
 		case "CheckNonce":
-			ex = appendCompact(nil, p.Nonce)
+			ex = scale.AppendCompact(nil, p.Nonce)
 		case "ChargeTransactionPayment":
-			ex = appendCompact(nil, p.Tip)
+			ex = scale.AppendCompact(nil, p.Tip)
 		case "CheckMetadataHash":
 			ex, add = []byte{0}, []byte{0} // mode Disabled, no metadata hash
 		}
@@ -220,5 +221,5 @@ func (m *Metadata) signedExtrinsic(call []byte, s chain.Signer, p txParams) (xt,
 	body = append(body, sig...)
 	body = append(body, extra...)
 	body = append(body, call...)
-	return append(appendCompact(nil, uint64(len(body))), body...), payload, nil
+	return append(scale.AppendCompact(nil, uint64(len(body))), body...), payload, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"math/bits"
 )
 
 // errShort is returned when SCALE input ends before the value does.
@@ -170,26 +169,6 @@ func (d *decoder) done() error {
 		return fmt.Errorf("%d trailing bytes after offset %d", d.remaining(), d.off)
 	}
 	return nil
-}
-
-// appendCompact appends v in SCALE compact form.
-func appendCompact(b []byte, v uint64) []byte {
-	switch {
-	case v < 1<<6:
-		return append(b, byte(v<<2))
-	case v < 1<<14:
-		return binary.LittleEndian.AppendUint16(b, uint16(v<<2|1))
-	case v < 1<<30:
-		return binary.LittleEndian.AppendUint32(b, uint32(v<<2|2))
-	default:
-		n := (bits.Len64(v) + 7) / 8
-		b = append(b, byte((n-4)<<2|3))
-		for range n {
-			b = append(b, byte(v))
-			v >>= 8
-		}
-		return b
-	}
 }
 
 func appendU16(b []byte, v uint16) []byte { return binary.LittleEndian.AppendUint16(b, v) }

@@ -29,7 +29,7 @@ func (c *Client) SetWeights(ctx context.Context, signer chain.Signer, netuid uin
 		if err != nil {
 			return nil, err
 		}
-		if !p.Enabled {
+		if !p.CommitRevealEnabled {
 			return m.setWeightsCall(netuid, uids, weights, versionKey)
 		}
 		call, round, err := c.timelockedWeightsCall(m, p, block, signer.PublicKey(), netuid, uids, weights, versionKey)
@@ -37,7 +37,7 @@ func (c *Client) SetWeights(ctx context.Context, signer chain.Signer, netuid uin
 			return nil, err
 		}
 		c.log.Info("committing timelocked weights", "netuid", netuid, "block", block, "reveal_round", round,
-			"tempo", p.Tempo, "reveal_period_epochs", p.RevealPeriod)
+			"tempo", p.Tempo, "reveal_period_epochs", p.RevealPeriodEpochs)
 		return call, nil
 	})
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+
+	"github.com/pretrain/pretrain/chain/internal/scale"
 )
 
 // Compact vectors from the SCALE codec documentation (docs.substrate.io, "SCALE encoding").
@@ -18,8 +20,8 @@ func TestCompact(t *testing.T) {
 		{100000000000000, "0b00407a10f35a"}, {1<<30 - 1, "feffffff"}, {1 << 30, "0300000040"},
 		{1<<64 - 1, "13ffffffffffffffff"},
 	} {
-		if got := hex.EncodeToString(appendCompact(nil, tc.v)); got != tc.hex {
-			t.Errorf("appendCompact(%d) = %s, want %s", tc.v, got, tc.hex)
+		if got := hex.EncodeToString(scale.AppendCompact(nil, tc.v)); got != tc.hex {
+			t.Errorf("scale.AppendCompact(%d) = %s, want %s", tc.v, got, tc.hex)
 		}
 		b, _ := hex.DecodeString(tc.hex)
 		d := newDecoder(b)

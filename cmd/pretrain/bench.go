@@ -20,10 +20,12 @@ type benchEvalCmd struct {
 	DType  string `name:"dtype" default:"F32" enum:"F32,BF16,F16" help:"Weight dtype: ${enum}."`
 	SeqLen int    `name:"seq-len" default:"1024" help:"Tokens per batch (batch size 1)."`
 	Runs   int    `default:"5" help:"Timed runs after one warm-up."`
+	// As eval's --precision.
+	Precision string `enum:"auto,fp32,bf16" default:"auto" help:"Arithmetic of the weight GEMMs: fp32, bf16, or auto (bf16 for --dtype BF16)."`
 }
 
 func (c *benchEvalCmd) Run(ctx context.Context, e *env) error {
-	res, err := nn.BenchEval(ctx, c.Preset, c.DType, c.SeqLen, c.Runs)
+	res, err := nn.BenchEval(ctx, c.Preset, c.DType, c.Precision, c.SeqLen, c.Runs)
 	if err != nil {
 		return err
 	}

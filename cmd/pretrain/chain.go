@@ -1,12 +1,19 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pretrain/pretrain/chain"
 	"github.com/pretrain/pretrain/chain/localchain"
@@ -15,12 +22,15 @@ import (
 )
 
 type chainCmd struct {
-	Init       chainInitCmd       `cmd:"" help:"Create a local chain file and a subnet on it."`
-	Register   chainRegisterCmd   `cmd:"" help:"Register a wallet's hotkey on a subnet of the local chain."`
-	Stake      chainStakeCmd      `cmd:"" help:"Add stake to a wallet's hotkey on the local chain."`
-	Metagraph  chainMetagraphCmd  `cmd:"" help:"Print a subnet's metagraph (local chain, or the real one with --subtensor.network)."`
-	Commitment chainCommitmentCmd `cmd:"" help:"Print a hotkey's commitment, or commit data with --set."`
-	Advance    chainAdvanceCmd    `cmd:"" help:"Produce blocks now (running the epochs due)."`
+	Init        chainInitCmd        `cmd:"" help:"Create a local chain file and a subnet on it."`
+	Register    chainRegisterCmd    `cmd:"" help:"Register a wallet's hotkey on a subnet of the local chain."`
+	Stake       chainStakeCmd       `cmd:"" help:"Add stake to a wallet's hotkey on the local chain."`
+	Metagraph   chainMetagraphCmd   `cmd:"" help:"Print a subnet's metagraph (local chain, or the real one with --subtensor.network)."`
+	Commitment  chainCommitmentCmd  `cmd:"" help:"Print a hotkey's commitment, or commit data with --set."`
+	Hyperparams chainHyperparamsCmd `cmd:"" help:"Print a subnet's weight-setting hyperparameters (local chain, or the real one with --subtensor.network)."`
+	Commits     chainCommitsCmd     `cmd:"" help:"Print a hotkey's timelocked weight commits: pending, revealed, or dropped and why."`
+	Beacon      chainBeaconCmd      `cmd:"" help:"Print the local chain's commit-reveal beacon: public key, schedule, a round's signature."`
+	Advance     chainAdvanceCmd     `cmd:"" help:"Produce blocks now (running the epochs due)."`
 }
 
 type chainFlags struct {
@@ -65,6 +75,11 @@ type chainInitCmd struct {
 	RateLimit  int64         `name:"weights-rate-limit" default:"100" help:"Blocks between weight settings of one hotkey (0: none)."`
 	Yuma3      bool          `name:"yuma3" help:"Use Yuma3 bonds (subtensor's Yuma3On)."`
 	Liquid     bool          `name:"liquid-alpha" help:"Use liquid alpha for the bonds' EMA (subtensor's LiquidAlphaOn)."`
+	Version    uint64        `name:"weights-version" default:"0" help:"Smallest version key set_weights must carry (WeightsVersionKey)."`
+	MinWeights uint16        `name:"min-allowed-weights" default:"1" help:"Fewest uids a weight setting must name (MinAllowedWeights)."`
+	MaxLimit   uint16        `name:"max-weight-limit" default:"65535" help:"Largest normalized weight × 65535 (MaxWeightsLimit; 65535: no limit)."`
+	Reveal     string        `name:"commit-reveal" default:"on" enum:"on,off" help:"Timelocked weight commits revealed by the chain (CommitRevealWeightsEnabled), on|off."`
+	Period     uint64        `name:"reveal-period" default:"1" help:"Epochs from a weight commit to its reveal (RevealPeriodEpochs)."`
 }
 
 func (c *chainInitCmd) Run(ctx context.Context, e *env) error {
@@ -78,7 +93,8 @@ func (c *chainInitCmd) Run(ctx context.Context, e *env) error {
 	}
 	cfg := localchain.SubnetConfig{Tempo: c.Tempo, MaxUIDs: c.MaxUIDs, MaxValidators: c.Validators,
 		WeightsRateLimit: uint64(c.RateLimit), NoWeightsRateLimit: c.RateLimit == 0,
-		Yuma3: c.Yuma3, LiquidAlpha: c.Liquid}
+		Yuma3: c.Yuma3, LiquidAlpha: c.Liquid, WeightsVersionKey: c.Version, MinAllowedWeights: c.MinWeights,
+		MaxWeightsLimit: c.MaxLimit, NoCommitReveal: c.Reveal == "off", RevealPeriodEpochs: c.Period}
 	if err := lc.CreateSubnet(ctx, c.NetUID, cfg); err != nil && !errors.Is(err, localchain.ErrSubnetExists) {
 		return err
 	}
@@ -136,6 +152,10 @@ func (c *chainStakeCmd) Run(ctx context.Context, e *env) error {
 	if c.Amount <= 0 || c.Amount > 1e9 || math.IsNaN(c.Amount) {
 		return fmt.Errorf("%w: --amount %v outside (0, 1e9] TAO", errUsage, c.Amount)
 	}
+	rao := uint64(math.Round(c.Amount * 1e9))
+	if rao == 0 {
+		return fmt.Errorf("%w: --amount %v TAO is 0 rao (1 rao = 1e-9 TAO)", errUsage, c.Amount)
+	}
 	hot, cold, err := walletKeys(c.walletFlags)
 	if err != nil {
 		return err
@@ -145,7 +165,6 @@ func (c *chainStakeCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer lc.Close()
-	rao := uint64(math.Round(c.Amount * 1e9))
 	if err := lc.AddStake(ctx, hot.SS58(), cold.SS58(), rao); err != nil {
 		return err
 	}
@@ -186,6 +205,131 @@ func (c *chainMetagraphCmd) Run(ctx context.Context, e *env) error {
 	return nil
 }
 
+type chainHyperparamsCmd struct {
+	backendFlags `embed:""`
+	NetUID       uint16 `name:"netuid" default:"9" help:"Subnet."`
+	JSON         bool   `name:"json" help:"Print JSON."`
+}
+
+func (c *chainHyperparamsCmd) Run(ctx context.Context, e *env) error {
+	ch, err := c.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	h, err := ch.Hyperparameters(ctx, c.NetUID)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return json.NewEncoder(e.stdout).Encode(h)
+	}
+	fmt.Fprintf(e.stdout, "subnet %d\n", c.NetUID)
+	for _, row := range []struct {
+		name  string
+		value any
+	}{
+		{"tempo", h.Tempo}, {"weights_rate_limit", h.WeightsRateLimit},
+		{"min_allowed_weights", h.MinAllowedWeights}, {"max_weight_limit", h.MaxWeightLimit},
+		{"weights_version", h.WeightsVersion}, {"commit_reveal_weights_enabled", h.CommitRevealEnabled},
+		{"reveal_period_epochs", h.RevealPeriodEpochs},
+	} {
+		fmt.Fprintf(e.stdout, "  %-30s %v\n", row.name, row.value)
+	}
+	return nil
+}
+
+type chainCommitsCmd struct {
+	backendFlags `embed:""`
+	walletFlags  `embed:""`
+	NetUID       uint16 `name:"netuid" default:"9" help:"Subnet."`
+	HotkeySS58   string `name:"hotkey" help:"Hotkey address to read (default: the wallet's hotkey)."`
+	JSON         bool   `name:"json" help:"Print JSON."`
+}
+
+func (c *chainCommitsCmd) Run(ctx context.Context, e *env) error {
+	ch, err := c.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	hotkey := c.HotkeySS58
+	if hotkey == "" {
+		hot, err := c.wallet().HotkeyPair()
+		if err != nil {
+			return err
+		}
+		hotkey = hot.SS58()
+	}
+	r, ok := ch.(chain.WeightCommitReader)
+	if !ok {
+		return fmt.Errorf("%w: this chain backend cannot read weight commits", errUsage)
+	}
+	ws, err := r.WeightCommits(ctx, c.NetUID, hotkey)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return json.NewEncoder(e.stdout).Encode(ws)
+	}
+	fmt.Fprintf(e.stdout, "%s on subnet %d: %d commits\n", hotkey, c.NetUID, len(ws))
+	for _, w := range ws {
+		fmt.Fprintf(e.stdout, "  block %d round %d: %s", w.Block, w.RevealRound, w.Status)
+		if w.Status != chain.CommitPending {
+			fmt.Fprintf(e.stdout, " at block %d", w.Resolved)
+		}
+		if w.Reason != "" {
+			fmt.Fprintf(e.stdout, ": %s", w.Reason)
+		}
+		fmt.Fprintln(e.stdout)
+	}
+	return nil
+}
+
+type chainBeaconCmd struct {
+	chainFlags `embed:""`
+	Round      uint64 `help:"Round whose signature to print (default: the latest published)."`
+	JSON       bool   `name:"json" help:"Print JSON."`
+}
+
+func (c *chainBeaconCmd) Run(ctx context.Context, e *env) error {
+	lc, err := c.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer lc.Close()
+	b := lc.Beacon()
+	head, err := lc.CurrentBlock(ctx)
+	if err != nil {
+		return err
+	}
+	latest, err := lc.LatestRound(ctx)
+	if err != nil {
+		return err
+	}
+	round := cmp.Or(c.Round, latest)
+	sig, err := lc.Pulse(ctx, round)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		PublicKey string    `json:"public_key"`
+		Genesis   time.Time `json:"genesis"`
+		PeriodMS  int64     `json:"period_ms"`
+		Head      int64     `json:"head"`
+		Latest    uint64    `json:"latest_round"`
+		Round     uint64    `json:"round"`
+		Signature string    `json:"signature"`
+	}{hex.EncodeToString(b.PublicKey.Bytes()), b.Schedule.Genesis, b.Schedule.Period.Milliseconds(), int64(head),
+		latest, round, hex.EncodeToString(sig.Bytes())}
+	if c.JSON {
+		return json.NewEncoder(e.stdout).Encode(out)
+	}
+	fmt.Fprintf(e.stdout, "public key %s\nround 1 at %s, one per %v; block %d: round %d\nround %d signature %s\n",
+		out.PublicKey, out.Genesis.UTC().Format(time.RFC3339Nano), b.Schedule.Period, head, latest, round, out.Signature)
+	return nil
+}
+
 type chainCommitmentCmd struct {
 	backendFlags `embed:""`
 	walletFlags  `embed:""`
@@ -220,15 +364,55 @@ func (c *chainCommitmentCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	if c.JSON {
-		return json.NewEncoder(e.stdout).Encode(struct {
-			Hotkey string      `json:"hotkey"`
-			Data   string      `json:"data"`
-			Block  chain.Block `json:"block"`
-		}{hotkey, cm.Data, cm.Block})
+	return printCommitment(e.stdout, hotkey, cm, c.JSON)
+}
+
+// printCommitment prints a commitment, a stranger's bytes, with its non-printable
+// characters escaped.
+func printCommitment(w io.Writer, hotkey string, cm chain.Commitment, asJSON bool) error {
+	if !asJSON {
+		_, err := fmt.Fprintf(w, "%s at block %d: %s\n", hotkey, cm.Block, displayText(cm.Data))
+		return err
 	}
-	fmt.Fprintf(e.stdout, "%s at block %d: %s\n", hotkey, cm.Block, cm.Data)
-	return nil
+	// JSON strings are UTF-8: bytes that are not would be replaced by U+FFFD.
+	if !utf8.ValidString(cm.Data) {
+		return fmt.Errorf("commitment of %s at block %d is not UTF-8, so not JSON: %s", hotkey, cm.Block, strconv.Quote(cm.Data))
+	}
+	out, err := json.Marshal(struct {
+		Hotkey string      `json:"hotkey"`
+		Data   string      `json:"data"`
+		Block  chain.Block `json:"block"`
+	}{hotkey, cm.Data, cm.Block})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", escapeC1(out))
+	return err
+}
+
+// displayText returns s, a stranger's string, for a terminal: as is if it is UTF-8 of
+// printable characters, else quoted with Go's escapes (\x1b, \u009b, \xff for a byte that
+// is not UTF-8), so it can neither move the cursor nor retitle the window, and its bytes are
+// shown, not replaced.
+func displayText(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+// escapeC1 escapes DEL and the C1 controls (U+0080 to U+009F, CSI among them) in JSON text,
+// which encoding/json writes raw; the C0 controls it escapes already.
+func escapeC1(js []byte) []byte {
+	out := make([]byte, 0, len(js))
+	for _, r := range string(js) {
+		if r == 0x7f || r >= 0x80 && r <= 0x9f {
+			out = fmt.Appendf(out, `\u%04x`, r)
+			continue
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out
 }
 
 type chainAdvanceCmd struct {

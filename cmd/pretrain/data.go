@@ -47,9 +47,12 @@ func (f *dataFlags) seed() (*big.Int, error) {
 	return nil, fmt.Errorf("%w: give --seed or --block-hash", errUsage)
 }
 
-// client reads HF_TOKEN from the environment; it is sent only to the endpoint.
-func (f *dataFlags) client() (*dataset.Client, error) {
-	return dataset.NewClient(dataset.ClientConfig{Endpoint: f.Endpoint, Token: os.Getenv("HF_TOKEN")})
+// sources reads HF_TOKEN and the AWS keys from the environment; each is sent only to the
+// host it is for.
+func (f *dataFlags) sources(cacheDir string, e *env) (*dataset.Sources, error) {
+	return dataset.NewSources(dataset.SourcesConfig{Endpoint: f.Endpoint, HFToken: os.Getenv("HF_TOKEN"),
+		AWSAccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"), AWSSecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
+		CacheDir: cacheDir, Logger: e.log})
 }
 
 type dataPagesCmd struct {
@@ -65,7 +68,7 @@ func (c *dataPagesCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	client, err := c.client()
+	client, err := dataset.NewClient(dataset.ClientConfig{Endpoint: c.Endpoint, Token: os.Getenv("HF_TOKEN")})
 	if err != nil {
 		return err
 	}
@@ -113,24 +116,15 @@ func (c *dataBatchesCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	client, err := c.client()
+	sources, err := c.sources(c.CacheDir, e)
 	if err != nil {
 		return err
 	}
-	var src dataset.Source = client
-	if c.CacheDir != "" {
-		if src, err = dataset.NewCache(client, c.CacheDir, 0, e.log); err != nil {
-			return err
-		}
+	l, err := sources.Loader(spec, tok, c.SeqLen, c.BatchSize, c.NumPages)
+	if err != nil {
+		return err
 	}
-	l := &dataset.Loader{Spec: spec, Source: src, Tokenizer: tok, HFToken: client.HasToken(),
-		SeqLen: c.SeqLen, BatchSize: c.BatchSize, NumPages: c.NumPages, Unpacked: c.Unpacked, Log: e.log}
-	if spec.S3Content {
-		if l.Blobs, err = dataset.NewSoftwareHeritage(dataset.SoftwareHeritageConfig{
-			AccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"), SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY")}); err != nil {
-			return err
-		}
-	}
+	l.Unpacked = c.Unpacked
 	batches, res, err := l.EvalBatches(ctx, seed)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/pretrain/pretrain/dataset"
+	"github.com/pretrain/pretrain/internal/bounded"
 	"github.com/pretrain/pretrain/internal/progress"
 	"github.com/pretrain/pretrain/nn"
 	"github.com/pretrain/pretrain/tokenizer"
@@ -24,6 +25,7 @@ type evalCmd struct {
 	MaxBatches int    `name:"max-batches" help:"Evaluate at most this many batches (0: all)."`
 	Check      bool   `help:"Also run the generation sanity check (check_for_reasonable_output) on batches 0 and 1."`
 	JSON       bool   `name:"json" help:"Print JSON (the only output format; accepted for scripts)."`
+	Precision  string `enum:"auto,fp32,bf16" default:"auto" help:"Arithmetic of the weight GEMMs: fp32 (stored weights widened exactly), bf16 (weights and GEMM inputs rounded to bfloat16, float32 sums), or auto: the model's dtype (bf16 for BF16 weights, as validators load models in bfloat16)."`
 }
 
 func (c *evalCmd) Run(ctx context.Context, e *env) error {
@@ -39,7 +41,11 @@ func (c *evalCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer m.Close()
-	e.log.Info("model loaded", "architecture", m.Architecture(), "params", m.ParamCount(), "batches", len(batches))
+	if err := m.UsePrecision(c.Precision); err != nil {
+		return err
+	}
+	e.log.Info("model loaded", "architecture", m.Architecture(), "params", m.ParamCount(), "batches", len(batches),
+		"precision", m.Precision())
 	bar := progress.New(e.stderr, progress.Options{Label: "eval", Total: int64(len(batches)), Unit: "batches"})
 	rep, err := m.Evaluate(ctx, batches, c.Check, func(done, total int) { bar.Set(int64(done)) })
 	bar.Finish()
@@ -57,7 +63,7 @@ func (c *evalCmd) Run(ctx context.Context, e *env) error {
 // batches reads --tokens, or tokenizes and packs --text.
 func (c *evalCmd) batches(ctx context.Context) ([][][]int32, error) {
 	if c.Tokens != "" {
-		f, err := os.Open(c.Tokens)
+		f, err := bounded.Open(c.Tokens) // refuses FIFOs and other special files
 		if err != nil {
 			return nil, err
 		}
@@ -75,7 +81,7 @@ func (c *evalCmd) batches(ctx context.Context) ([][][]int32, error) {
 	if err != nil {
 		return nil, err
 	}
-	packed, err := dataset.DocumentBatches(docs, tok, c.SeqLen)
+	packed, err := dataset.DocumentBatches(ctx, docs, tok, c.SeqLen)
 	if err != nil {
 		return nil, fmt.Errorf("eval %s: %w", c.Text, err)
 	}

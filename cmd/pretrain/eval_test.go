@@ -135,3 +135,66 @@ func TestEvalText(t *testing.T) {
 		t.Error("--text with --tokens accepted")
 	}
 }
+
+// TestEvalPrecision: on a BF16 model eval defaults to bf16 (the model's dtype) and
+// --precision fp32 selects the float32 twin; both against torch's losses, bf16 within nn's
+// bf16 bound (3e-3 relative).
+func TestEvalPrecision(t *testing.T) {
+	dir := filepath.Join("..", "..", "nn", "testdata", "models", "llama-tied-bf16")
+	raw, err := os.ReadFile(filepath.Join(dir, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exp struct {
+		Batches [][][]int32 `json:"batches"`
+		Losses  []any       `json:"losses"`
+	}
+	if err := json.Unmarshal(raw, &exp); err != nil {
+		t.Fatal(err)
+	}
+	tokens := filepath.Join(t.TempDir(), "tokens.json")
+	b, _ := json.Marshal(exp.Batches[1:3])
+	if err := os.WriteFile(tokens, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		flags []string
+		want  string
+		bound float64
+	}{{nil, "bf16", 3e-3}, {[]string{"--precision", "bf16"}, "bf16", 3e-3}, {[]string{"--precision", "fp32"}, "fp32", 1e-4}} {
+		out, _, err := runCLI(t, append([]string{"eval", "--model", dir, "--tokens", tokens}, tc.flags...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Losses    []float64 `json:"losses"`
+			Precision string    `json:"precision"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("output %q: %v", out, err)
+		}
+		if got.Precision != tc.want || len(got.Losses) != 2 {
+			t.Fatalf("eval %v: precision %q, %d losses; want %s, 2", tc.flags, got.Precision, len(got.Losses), tc.want)
+		}
+		for i, l := range got.Losses {
+			if w := exp.Losses[i+1].(float64); math.Abs(l-w)/w > tc.bound {
+				t.Errorf("eval %v: loss %d = %v, torch %v", tc.flags, i, l, w)
+			}
+		}
+	}
+}
+
+// TestEvalNoBatches: a token file without a batch (null, []) is an error, not a mean loss
+// of +Inf with exit status 0.
+func TestEvalNoBatches(t *testing.T) {
+	dir := filepath.Join("..", "..", "nn", "testdata", "models", "llama-gqa-f32")
+	for _, content := range []string{"null", "[]", ""} {
+		tokens := filepath.Join(t.TempDir(), "tokens.json")
+		if err := os.WriteFile(tokens, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, _, err := runCLI(t, "eval", "--model", dir, "--tokens", tokens); err == nil {
+			t.Errorf("eval --tokens %q = %s, want an error", content, out)
+		}
+	}
+}

@@ -16,7 +16,7 @@ type hashCmd struct {
 }
 
 func (c *hashCmd) Run(ctx context.Context, e *env) error {
-	h, err := modelstore.HashDir(c.Dir)
+	h, err := modelstore.HashDirContext(ctx, c.Dir)
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,7 @@ func (c *hubDownloadCmd) Run(ctx context.Context, e *env) error {
 	if err := cl.Download(ctx, c.Repo, c.Revision, c.Out, c.MaxBytes); err != nil {
 		return err
 	}
-	h, err := modelstore.HashDir(c.Out)
+	h, err := modelstore.HashDirContext(ctx, c.Out)
 	if err != nil {
 		return err
 	}

@@ -18,14 +18,15 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop) // the first signal asks the command to stop; a second one kills
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(exitCode(err, os.Stderr))
+	os.Exit(exitCode(context.Cause(ctx), err, os.Stderr))
 }
 
 // cli is the command tree. Each command's one-line help is its `help` tag.
 type cli struct {
-	Log logFlags `embed:"" prefix:"log."`
+	Log     logFlags         `embed:"" prefix:"log."`
+	Version kong.VersionFlag `help:"Print the version and exit."`
 
 	Rank      rankCmd      `cmd:"" help:"Rank a step's scores by hand: competitive uids, wins, win rates and weights."`
 	Hash      hashCmd      `cmd:"" help:"Print a model directory's hash (and secure hash with --hotkey) as JSON."`
@@ -39,6 +40,9 @@ type cli struct {
 	Wallet     walletCmd     `cmd:"" help:"Create and show bittensor wallets (coldkey, hotkeys)."`
 	Chain      chainCmd      `cmd:"" help:"The local chain (init, register, stake, advance) and chain reads (metagraph, commitment; the real chain with --subtensor.network)."`
 	Tokenize   tokenizeCmd   `cmd:"" help:"Encode stdin to token ids as JSON, or decode ids (--decode), as Hugging Face tokenizers do."`
+	Localnet   localnetCmd   `cmd:"" help:"Run the whole subnet on this machine: chain, hub, datasets, miners, validators."`
+	Validator  validatorCmd  `cmd:"" help:"Run the SN9 validator: discover, download and score miners' models, set weights."`
+	EvalWorker evalWorkerCmd `cmd:"" name:"eval-worker" hidden:"" help:"Score one model for a validator (JSON request on stdin, result on stdout)."`
 	Miner      minerCmd      `cmd:"" help:"Miner tools: train a model on CPU, push it, score it against the models on chain."`
 	Model      modelCmd      `cmd:"" help:"Make model directories: model init writes a preset shape with its tokenizer."`
 	Generate   generateCmd   `cmd:"" help:"Continue a prompt with a model (its generation_config honoured) and print the text."`
@@ -75,6 +79,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitRequest{code}) }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
+		kong.Configuration(kong.JSON),
+		kong.Vars{"version": versionString()},
 	)
 	if err != nil {
 		return err
@@ -109,8 +115,14 @@ func newLogger(w io.Writer, f logFlags) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func exitCode(err error, stderr io.Writer) int {
+// exitCode maps run's outcome to the process's exit status. A command interrupted by a
+// signal (interrupted is the signal's error, else nil) exits 130, as a shell reports SIGINT,
+// even if it returned no error, so that its output is never taken for a complete one.
+func exitCode(interrupted, err error, stderr io.Writer) int {
 	switch {
+	case interrupted != nil:
+		fmt.Fprintln(stderr, "pretrain: interrupted:", interrupted)
+		return 130
 	case err == nil:
 		return 0
 	case errors.Is(err, context.Canceled):

@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/pretrain/pretrain/competition"
+	"github.com/pretrain/pretrain/internal/bounded"
 	"github.com/pretrain/pretrain/scoring"
 )
 
@@ -16,7 +16,7 @@ type rankCmd struct {
 }
 
 func (c *rankCmd) Run(ctx context.Context, e *env) error {
-	f, err := os.Open(c.Input)
+	f, err := bounded.Open(c.Input)
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/pretrain/pretrain/tokenizer"
 )
@@ -20,7 +22,7 @@ func (c *tokenizeCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	in, err := io.ReadAll(e.stdin)
+	in, err := readAll(ctx, e.stdin)
 	if err != nil {
 		return fmt.Errorf("read stdin: %w", err)
 	}
@@ -32,10 +34,54 @@ func (c *tokenizeCmd) Run(ctx context.Context, e *env) error {
 		_, err = e.stdout.Write(tok.Decode(ids))
 		return err
 	}
-	out, err := json.Marshal(tok.Encode(string(in), c.Truncate))
+	ids, err := tok.EncodeContext(ctx, string(in), c.Truncate)
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(e.stdout, "%s\n", out)
-	return err
+	return writeIDs(e.stdout, ids)
+}
+
+// readAll reads r to the end, or returns ctx's error once ctx ends: a read from a terminal
+// or a pipe that never closes does not look at ctx, so it is left to finish in the
+// background (the process is about to exit).
+func readAll(ctx context.Context, r io.Reader) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(r)
+		done <- result{b, err}
+	}()
+	select {
+	case res := <-done:
+		return res.b, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// writeIDs writes ids as a JSON array and a newline, without building the text of a
+// possibly huge array in memory.
+func writeIDs(w io.Writer, ids []int32) error {
+	bw := bufio.NewWriter(w)
+	buf := []byte{'['}
+	for i, id := range ids {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = strconv.AppendInt(buf, int64(id), 10)
+		if len(buf) > 4096 {
+			if _, err := bw.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	buf = append(buf, ']', '\n')
+	if _, err := bw.Write(buf); err != nil {
+		return err
+	}
+	return bw.Flush()
 }

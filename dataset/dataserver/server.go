@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pretrain/pretrain/internal/bounded"
 	"github.com/pretrain/pretrain/internal/httpserve"
 )
 
@@ -136,7 +137,7 @@ func Open(dir string, opts Options) (*Server, error) {
 // indexSplit opens a split (decompressing .gz into an unlinked temp file) and records where
 // every row starts and ends.
 func indexSplit(path, tmpDir string, maxLine int64) (*split, error) {
-	f, err := os.Open(path)
+	f, err := bounded.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -35,5 +36,37 @@ func TestReadFile(t *testing.T) {
 	}
 	if _, err := ReadFile(p+"x", 4); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("ReadFile of a missing file: %v", err)
+	}
+}
+
+// TestSpecialFiles: a FIFO (which would block open until a writer comes) and a device (which
+// never ends) are refused at once; a symlink to a regular file is followed.
+func TestSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, "/dev/zero", dir} {
+		if _, err := ReadFile(p, 10); !errors.Is(err, ErrNotRegular) {
+			t.Errorf("ReadFile(%s) error = %v, want ErrNotRegular", p, err)
+		}
+		if f, err := Open(p); !errors.Is(err, ErrNotRegular) {
+			t.Errorf("Open(%s) error = %v, want ErrNotRegular", p, err)
+			if f != nil {
+				f.Close()
+			}
+		}
+	}
+	reg := filepath.Join(dir, "reg")
+	link := filepath.Join(dir, "link")
+	if err := os.WriteFile(reg, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(reg, link); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := ReadFile(link, 10); err != nil || string(b) != "x" {
+		t.Errorf("ReadFile(symlink to a file) = %q, %v", b, err)
 	}
 }

@@ -107,6 +107,16 @@ func (b *Bar) Add(n int64) {
 	b.setLocked(b.done + n)
 }
 
+// Done returns the units of work done so far (0 for a nil bar).
+func (b *Bar) Done() int64 {
+	if b == nil {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.done
+}
+
 // Set records that done units of work are done.
 func (b *Bar) Set(done int64) {
 	if b == nil {

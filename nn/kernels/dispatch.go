@@ -12,6 +12,9 @@ type Variant struct {
 	Name      string
 	Supported bool // the CPU and OS can run it
 	kernel    kernelFunc
+	// bf16 is the bf16 GEMM's micro-kernel on packed words; nil runs kernel on operands
+	// widened to float32 (see gemmBF16Serial).
+	bf16 bf16KernelFunc
 }
 
 // variants lists the micro-kernels, best first; the generic one is last and always supported.
@@ -49,8 +52,6 @@ func active() *Variant {
 	}
 	return generic
 }
-
-func activeKernel() kernelFunc { return active().kernel }
 
 var maxWorkers atomic.Int32
 

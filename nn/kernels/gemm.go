@@ -14,6 +14,7 @@ type Mat struct {
 	F32        []float32
 	U16        []uint16
 	F64        []float64
+	packed     *PackedBF16 // set by WithBF16: GEMMs then run in bf16
 }
 
 // F32Mat wraps a float32 slice as a rows x cols matrix with the given row stride.
@@ -104,42 +105,54 @@ var bufPool = sync.Pool{New: func() any {
 // stride lda), C is m x n (row stride ldc), and op(B) is B (k x n) or, when transB is set,
 // the transpose of B (n x k; the layout of a torch Linear weight). The work is split over
 // [Workers] goroutines. For m <= 2 (token-by-token generation) B is streamed with dot
-// products instead of being packed.
+// products instead of being packed. A B carrying a bf16 packing ([Mat.WithBF16]) runs the
+// bf16 GEMM, whose numerics bf16.go describes.
 func Gemm(m, n, k int, a []float32, lda int, b Mat, transB bool, c []float32, ldc int, accumulate bool) {
 	checkGemm(m, n, k, a, lda, b, transB, c, ldc)
 	if m == 0 || n == 0 {
 		return
 	}
-	if m <= gemvRows && k > 0 {
+	if m <= gemvRows && k > 0 && b.packed == nil {
 		parts := splitEven(n, Workers(), 256)
 		parallel(len(parts), func(i int) {
 			gemv(m, k, a, lda, b, transB, c, ldc, accumulate, parts[i][0], parts[i][1])
 		})
 		return
 	}
-	kern := activeKernel()
+	if b.packed != nil && k > 0 {
+		r, buf := roundActivations(m, k, a, lda, ParallelFor)
+		defer roundPool.Put(buf)
+		a, lda = r, k
+	}
+	v := active()
 	w := Workers()
+	serial := func(r0, r1, c0, c1 int) {
+		gemmSerialOf(v, r1-r0, c1-c0, k, a[r0*lda:], lda, b.colSlice(c0, transB), transB, c[r0*ldc+c0:], ldc, accumulate)
+	}
 	// Split the longer output side, in whole micro-tiles, when there is enough work: about
 	// four chunks per worker, taken dynamically (see ParallelFor).
 	if w > 1 && 2*m*n*k >= 1<<22 {
 		if n >= m && n >= 2*nr {
 			parts := splitEven(n, chunks(n/256, w), nr)
-			dynamic(len(parts), func(i int) {
-				lo, hi := parts[i][0], parts[i][1]
-				gemmSerial(kern, m, hi-lo, k, a, lda, b.colSlice(lo, transB), transB, c[lo:], ldc, accumulate)
-			})
+			dynamic(len(parts), func(i int) { serial(0, m, parts[i][0], parts[i][1]) })
 			return
 		}
 		if m >= 2*mr {
 			parts := splitEven(m, chunks(m/mc, w), mr)
-			dynamic(len(parts), func(i int) {
-				lo, hi := parts[i][0], parts[i][1]
-				gemmSerial(kern, hi-lo, n, k, a[lo*lda:], lda, b, transB, c[lo*ldc:], ldc, accumulate)
-			})
+			dynamic(len(parts), func(i int) { serial(parts[i][0], parts[i][1], 0, n) })
 			return
 		}
 	}
-	gemmSerial(kern, m, n, k, a, lda, b, transB, c, ldc, accumulate)
+	serial(0, m, 0, n)
+}
+
+// gemmSerialOf runs the float32 or the bf16 GEMM on the calling goroutine.
+func gemmSerialOf(v *Variant, m, n, k int, a []float32, lda int, b Mat, transB bool, c []float32, ldc int, accumulate bool) {
+	if b.packed != nil {
+		gemmBF16Serial(v, m, n, k, a, lda, b.packed, c, ldc, accumulate)
+		return
+	}
+	gemmSerial(v.kernel, m, n, k, a, lda, b, transB, c, ldc, accumulate)
 }
 
 // chunks picks how many pieces to cut work of about units pieces into for w workers: a
@@ -156,11 +169,16 @@ func GemmSerial(m, n, k int, a []float32, lda int, b Mat, transB bool, c []float
 	if m == 0 || n == 0 {
 		return
 	}
-	if m <= gemvRows && k > 0 {
+	if m <= gemvRows && k > 0 && b.packed == nil {
 		gemv(m, k, a, lda, b, transB, c, ldc, accumulate, 0, n)
 		return
 	}
-	gemmSerial(activeKernel(), m, n, k, a, lda, b, transB, c, ldc, accumulate)
+	if b.packed != nil && k > 0 {
+		r, buf := roundActivations(m, k, a, lda, serialFor)
+		defer roundPool.Put(buf)
+		a, lda = r, k
+	}
+	gemmSerialOf(active(), m, n, k, a, lda, b, transB, c, ldc, accumulate)
 }
 
 func checkGemm(m, n, k int, a []float32, lda int, b Mat, transB bool, c []float32, ldc int) {
@@ -178,6 +196,9 @@ func checkGemm(m, n, k int, a []float32, lda int, b Mat, transB bool, c []float3
 	} else if b.Rows != k || b.Cols != n {
 		panic("kernels: gemm B shape mismatch")
 	}
+	if p := b.packed; p != nil && (p.n != n || p.k != k || p.transB != transB) {
+		panic("kernels: gemm B packed in another orientation")
+	}
 	if m > 0 && k > 0 && len(a) < (m-1)*lda+k {
 		panic("kernels: gemm A too short")
 	}
@@ -188,15 +209,41 @@ func checkGemm(m, n, k int, a []float32, lda int, b Mat, transB bool, c []float3
 
 // colSlice returns the part of op(B) from output column lo on.
 func (m Mat) colSlice(lo int, transB bool) Mat {
+	if lo == 0 {
+		return m
+	}
 	s := m.stride()
 	out := m
 	out.Stride = s
+	if m.packed != nil {
+		out.packed = m.packed.cols(lo)
+	}
 	if transB {
 		out.Rows -= lo
 		m.offset(&out, lo*s)
 	} else {
 		out.Cols -= lo
 		m.offset(&out, lo)
+	}
+	return out
+}
+
+// RowRange returns rows lo..hi-1 of m, with its bf16 packing when that was packed for
+// transB GEMMs (whose output columns are m's rows; lo must then be a multiple of 32).
+func (m Mat) RowRange(lo, hi int) Mat {
+	if lo < 0 || hi < lo || hi > m.Rows {
+		panic("kernels: row range out of bounds")
+	}
+	out := m
+	out.Rows = hi - lo
+	out.Stride = m.stride()
+	m.offset(&out, lo*out.Stride)
+	if m.packed != nil {
+		if !m.packed.transB {
+			panic("kernels: row range of a matrix packed for B (not Bᵀ) GEMMs")
+		}
+		out.packed = m.packed.cols(lo)
+		out.packed.n = hi - lo
 	}
 	return out
 }
@@ -246,28 +293,33 @@ func gemmSerial(kern kernelFunc, m, n, k int, a []float32, lda int, b Mat, trans
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
 				packA(bufs.a, a, lda, ic, mb, pc, kb)
-				for jr := 0; jr < nb; jr += nr {
-					nw := min(nr, nb-jr)
-					pb := &bufs.b[jr*kb]
-					for ir := 0; ir < mb; ir += mr {
-						mh := min(mr, mb-ir)
-						pa := &bufs.a[ir*kb]
-						co := (ic+ir)*ldc + jc + jr
-						if mh == mr && nw == nr {
-							kern(kb, pa, pb, &c[co], ldc)
-							continue
-						}
-						// Edge tile: compute into a scratch tile, add the valid part.
-						t := &bufs.tile
-						clear(t[:])
-						kern(kb, pa, pb, &t[0], nr)
-						for i := range mh {
-							row := c[co+i*ldc : co+i*ldc+nw]
-							for j := range row {
-								row[j] += t[i*nr+j]
-							}
-						}
-					}
+				forTiles(mb, nb, c[ic*ldc+jc:], ldc, &bufs.tile, func(ir, jr int, dst *float32, ldd int) {
+					kern(kb, &bufs.a[ir*kb], &bufs.b[jr*kb], dst, ldd)
+				})
+			}
+		}
+	}
+}
+
+// forTiles calls tile for each mr x nr tile of the mb x nb block of c (row stride ldc),
+// with the tile's corner in c, or a zeroed scratch tile whose valid part is then added to c
+// where the tile crosses the block's edge.
+func forTiles(mb, nb int, c []float32, ldc int, scratch *[mr * nr]float32, tile func(ir, jr int, dst *float32, ldd int)) {
+	for jr := 0; jr < nb; jr += nr {
+		nw := min(nr, nb-jr)
+		for ir := 0; ir < mb; ir += mr {
+			mh := min(mr, mb-ir)
+			co := ir*ldc + jr
+			if mh == mr && nw == nr {
+				tile(ir, jr, &c[co], ldc)
+				continue
+			}
+			clear(scratch[:])
+			tile(ir, jr, &scratch[0], nr)
+			for i := range mh {
+				row := c[co+i*ldc : co+i*ldc+nw]
+				for j := range row {
+					row[j] += scratch[i*nr+j]
 				}
 			}
 		}

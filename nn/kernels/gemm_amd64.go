@@ -4,7 +4,14 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-// x/sys/cpu's HasAVX512F already requires the OS to save the zmm state.
-var avx512 = &Variant{Name: "avx512", Supported: cpu.X86.HasAVX512F, kernel: gemmKernelAVX512}
+// x/sys/cpu's HasAVX512F and HasAVX2 already require the OS to save the zmm/ymm state.
+// avx512bf16 differs from avx512 only in its bf16 GEMM (VDPBF16PS instead of widening), so
+// tests compare the two on a CPU that has both.
+var (
+	avx512bf16 = &Variant{Name: "avx512bf16", Supported: cpu.X86.HasAVX512F && cpu.X86.HasAVX512BF16,
+		kernel: gemmKernelAVX512, bf16: gemmKernelBF16AVX512}
+	avx512 = &Variant{Name: "avx512", Supported: cpu.X86.HasAVX512F, kernel: gemmKernelAVX512}
+	avx2   = &Variant{Name: "avx2", Supported: cpu.X86.HasAVX2 && cpu.X86.HasFMA, kernel: gemmKernelAVX2}
+)
 
-func init() { variants = append(variants, avx512) }
+func init() { variants = append(variants, avx512bf16, avx512, avx2) }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -68,6 +69,64 @@ func randMat(r *rand.Rand, dt DType, rows, cols, stride, off int) Mat {
 	return m
 }
 
+// gemmCase is one GEMM's operands at offsets and with strides wider than the shape, C
+// filled with random values inside the m x n result and guard values around it.
+type gemmCase struct {
+	m, n, k, lda, ldc, aoff, coff int
+	transB, acc                   bool
+	a                             []float32
+	b                             Mat
+	c                             []float32
+}
+
+func newGemmCase(r *rand.Rand, m, n, k int, dt DType, transB, acc bool) *gemmCase {
+	g := &gemmCase{m: m, n: n, k: k, lda: k + 3, ldc: n + 5, aoff: 1, coff: 2, transB: transB, acc: acc}
+	g.a = randSlice(r, g.aoff+max(0, m*g.lda), 1)
+	if transB {
+		g.b = randMat(r, dt, n, k, k+1, 3)
+	} else {
+		g.b = randMat(r, dt, k, n, n+2, 3)
+	}
+	g.c = make([]float32, g.coff+m*g.ldc+8)
+	for i := range g.c {
+		g.c[i] = guard
+	}
+	for i := range m {
+		for j := range n {
+			g.c[g.coff+i*g.ldc+j] = float32(r.NormFloat64())
+		}
+	}
+	return g
+}
+
+func (g *gemmCase) String() string {
+	return fmt.Sprintf("%dx%dx%d/%v/T=%v/acc=%v", g.m, g.n, g.k, g.b.DType, g.transB, g.acc)
+}
+
+// run returns C after Gemm on a copy of it.
+func (g *gemmCase) run() []float32 {
+	c := slices.Clone(g.c)
+	Gemm(g.m, g.n, g.k, g.a[g.aoff:], g.lda, g.b, g.transB, c[g.coff:], g.ldc, g.acc)
+	return c
+}
+
+// check fails t unless every guard of c is intact and ok(i, j, C[i, j]) holds inside.
+func (g *gemmCase) check(t *testing.T, name string, c []float32, ok func(i, j int, v float32) string) {
+	t.Helper()
+	for f := range c {
+		ci := f - g.coff
+		if ci < 0 || ci/g.ldc >= g.m || ci%g.ldc >= g.n {
+			if c[f] != guard {
+				t.Fatalf("%s: guard at %d overwritten: %v", name, f, c[f])
+			}
+			continue
+		}
+		if msg := ok(ci/g.ldc, ci%g.ldc, c[f]); msg != "" {
+			t.Fatalf("%s: C[%d,%d] = %v, %s", name, ci/g.ldc, ci%g.ldc, c[f], msg)
+		}
+	}
+}
+
 func TestGemmVariants(t *testing.T) {
 	shapes := [][3]int{{1, 1, 1}, {1, 70, 300}, {2, 33, 64}, {1, 600, 35}, {3, 40, 100}, {12, 32, 1}, {13, 33, 7}, {11, 31, 257}, {25, 65, 300}, {150, 70, 513}, {7, 1030, 40}, {200, 3, 5}, {0, 5, 5}, {5, 0, 5}, {5, 5, 0}}
 	for _, v := range Variants() {
@@ -82,45 +141,15 @@ func TestGemmVariants(t *testing.T) {
 				for _, dt := range []DType{F32, BF16, F16} {
 					for _, transB := range []bool{false, true} {
 						for _, acc := range []bool{false, true} {
-							m, n, k := s[0], s[1], s[2]
-							name := fmt.Sprintf("%dx%dx%d/%v/T=%v/acc=%v", m, n, k, dt, transB, acc)
-							lda, ldc, aoff, coff := k+3, n+5, 1, 2
-							a := make([]float32, aoff+max(0, m*lda))
-							for i := range a {
-								a[i] = float32(r.NormFloat64())
-							}
-							var b Mat
-							if transB {
-								b = randMat(r, dt, n, k, k+1, 3)
-							} else {
-								b = randMat(r, dt, k, n, n+2, 3)
-							}
-							c := make([]float32, coff+m*ldc+8)
-							for i := range c {
-								c[i] = guard
-							}
-							cs := c[coff:]
-							for i := range m {
-								for j := range n {
-									cs[i*ldc+j] = float32(r.NormFloat64())
+							g := newGemmCase(r, s[0], s[1], s[2], dt, transB, acc)
+							want := naive(g.m, g.n, g.k, g.a[g.aoff:], g.lda, g.b, transB, g.c[g.coff:], g.ldc, acc)
+							tol := 1e-4 * (1 + math.Sqrt(float64(g.k)))
+							g.check(t, g.String(), g.run(), func(i, j int, v float32) string {
+								if w := want[i*g.n+j]; math.Abs(float64(v)-w) > tol {
+									return fmt.Sprintf("want %v", w)
 								}
-							}
-							want := naive(m, n, k, a[aoff:], lda, b, transB, cs, ldc, acc)
-							Gemm(m, n, k, a[aoff:], lda, b, transB, cs, ldc, acc)
-							for i := range c {
-								ci := i - coff
-								inside := ci >= 0 && ci/ldc < m && ci%ldc < n
-								if !inside {
-									if c[i] != guard {
-										t.Fatalf("%s: guard at %d overwritten: %v", name, i, c[i])
-									}
-									continue
-								}
-								w := want[(ci/ldc)*n+ci%ldc]
-								if got := float64(c[i]); math.Abs(got-w) > 1e-4*(1+math.Sqrt(float64(k))) {
-									t.Fatalf("%s: C[%d,%d] = %v, want %v", name, ci/ldc, ci%ldc, got, w)
-								}
-							}
+								return ""
+							})
 						}
 					}
 				}
@@ -129,21 +158,24 @@ func TestGemmVariants(t *testing.T) {
 	}
 }
 
+// TestGemmSerialMatchesParallel: splitting over workers does not change results, in the
+// float32 GEMM and in the bf16 one (columns and rows split).
 func TestGemmSerialMatchesParallel(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	m, n, k := 100, 300, 200
-	a := make([]float32, m*k)
-	for i := range a {
-		a[i] = float32(r.NormFloat64())
-	}
-	b := randMat(r, BF16, n, k, k, 0)
-	c1 := make([]float32, m*n)
-	c2 := make([]float32, m*n)
-	Gemm(m, n, k, a, k, b, true, c1, n, false)
-	GemmSerial(m, n, k, a, k, b, true, c2, n, false)
-	for i := range c1 {
-		if c1[i] != c2[i] {
-			t.Fatalf("parallel C[%d] = %v, serial %v: the split must not change results", i, c1[i], c2[i])
+	for _, s := range [][3]int{{100, 300, 200}, {300, 40, 200}} {
+		m, n, k := s[0], s[1], s[2]
+		a := randSlice(r, m*k, 1)
+		b := randMat(r, BF16, n, k, k, 0)
+		for _, w := range []Mat{b, b.WithBF16(true)} {
+			c1 := make([]float32, m*n)
+			c2 := make([]float32, m*n)
+			Gemm(m, n, k, a, k, w, true, c1, n, false)
+			GemmSerial(m, n, k, a, k, w, true, c2, n, false)
+			for i := range c1 {
+				if c1[i] != c2[i] {
+					t.Fatalf("%dx%dx%d bf16=%v: parallel C[%d] = %v, serial %v: the split must not change results", m, n, k, w.HasBF16(), i, c1[i], c2[i])
+				}
+			}
 		}
 	}
 }
@@ -200,35 +232,40 @@ func TestConversions(t *testing.T) {
 	}
 }
 
-func benchGemm(b *testing.B, m, n, k int, dt DType, transB bool) {
+func benchGemm(b *testing.B, m, n, k int, dt string) {
 	r := rand.New(rand.NewPCG(5, 6))
 	a := make([]float32, m*k)
 	for i := range a {
 		a[i] = float32(r.NormFloat64())
 	}
 	var w Mat
-	if transB {
-		w = randMat(r, dt, n, k, k, 0)
-	} else {
-		w = randMat(r, dt, k, n, n, 0)
+	switch dt {
+	case "F32":
+		w = randMat(r, F32, n, k, k, 0)
+	case "BF16":
+		w = randMat(r, BF16, n, k, k, 0)
+	case "BF16x":
+		w = randMat(r, BF16, n, k, k, 0).WithBF16(true)
 	}
 	c := make([]float32, m*n)
 	for b.Loop() {
-		Gemm(m, n, k, a, k, w, transB, c, n, false)
+		Gemm(m, n, k, a, k, w, true, c, n, false)
 	}
 	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
+// BenchmarkGemm times each variant on two transformer shapes: F32 and BF16 weights in
+// float32 arithmetic, and bf16-packed weights in the bf16 GEMM ("BF16x").
 func BenchmarkGemm(b *testing.B) {
 	for _, s := range [][3]int{{768, 768, 768}, {1024, 3072, 768}} {
-		for _, dt := range []DType{F32, BF16} {
+		for _, dt := range []string{"F32", "BF16", "BF16x"} {
 			for _, v := range Variants() {
 				if !v.Supported {
 					continue
 				}
 				b.Run(fmt.Sprintf("%dx%dx%d/%v/%s", s[0], s[1], s[2], dt, v.Name), func(b *testing.B) {
 					defer Use(v)()
-					benchGemm(b, s[0], s[1], s[2], dt, true)
+					benchGemm(b, s[0], s[1], s[2], dt)
 				})
 			}
 		}

@@ -5,16 +5,56 @@
 package kernels
 
 // gemmKernelAVX512 adds the 12x32 product of packed panels a (k x 12) and b (k x 32) into c.
+//
+//go:noescape
 func gemmKernelAVX512(k int, a *float32, b *float32, c *float32, ldc int)
 
 // expSumAVX512 sets x[i] = exp(x[i]-m) for i < n (a multiple of 16) and stores 16 lane sums.
+//
+//go:noescape
 func expSumAVX512(x *float32, n int, m float32, sums *[16]float32)
 
 // xSigmoidAVX512 sets x[i] = x[i]/(1+exp(-(a*x[i]+b*x[i]^3))) for i < n (a multiple of 16).
+//
+//go:noescape
 func xSigmoidAVX512(x *float32, n int, a float32, b float32)
 
 // dotF32AVX512 returns the dot product of a and b over n elements (a multiple of 32).
+//
+//go:noescape
 func dotF32AVX512(a *float32, b *float32, n int) float32
 
 // dotBF16AVX512 returns the dot product of a and the bfloat16 values b over n elements (a multiple of 32).
+//
+//go:noescape
 func dotBF16AVX512(a *float32, b *uint16, n int) float32
+
+// gemmKernelAVX2 adds the 12x32 product of packed panels a (k x 12) and b (k x 32) into c.
+//
+//go:noescape
+func gemmKernelAVX2(k int, a *float32, b *float32, c *float32, ldc int)
+
+// expSumAVX2 sets x[i] = exp(x[i]-m) for i < n (a multiple of 16) and stores 16 lane sums.
+//
+//go:noescape
+func expSumAVX2(x *float32, n int, m float32, sums *[16]float32)
+
+// xSigmoidAVX2 sets x[i] = x[i]/(1+exp(-(a*x[i]+b*x[i]^3))) for i < n (a multiple of 8).
+//
+//go:noescape
+func xSigmoidAVX2(x *float32, n int, a float32, b float32)
+
+// dotF32AVX2 returns the dot product of a and b over n elements (a multiple of 32).
+//
+//go:noescape
+func dotF32AVX2(a *float32, b *float32, n int) float32
+
+// dotBF16AVX2 returns the dot product of a and the bfloat16 values b over n elements (a multiple of 32).
+//
+//go:noescape
+func dotBF16AVX2(a *float32, b *uint16, n int) float32
+
+// gemmKernelBF16AVX512 adds the 12x32 product of pair-interleaved bf16 panels a (kp x 12 words) and b (kp x 32 words) into c.
+//
+//go:noescape
+func gemmKernelBF16AVX512(kp int, a *uint32, b *uint32, c *float32, ldc int)

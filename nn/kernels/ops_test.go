@@ -36,17 +36,16 @@ func TestExp(t *testing.T) {
 	}
 }
 
-// withVec runs f once per exponential implementation this build has.
+// withVec runs f once per variant the CPU supports; the vector loops follow the GEMM variant.
 func withVec(t *testing.T, f func(t *testing.T)) {
-	modes := []bool{false}
-	if useVecExp {
-		modes = append(modes, true)
-	}
-	prev := useVecExp
-	defer func() { useVecExp = prev }()
-	for _, v := range modes {
-		useVecExp = v
-		t.Run(fmt.Sprintf("vec=%v", v), f)
+	for _, v := range Variants() {
+		if !v.Supported {
+			continue
+		}
+		t.Run(v.Name, func(t *testing.T) {
+			defer Use(v)()
+			f(t)
+		})
 	}
 }
 

@@ -2,16 +2,24 @@
 
 package kernels
 
-// useVecExp selects the AVX-512 exponential loops; tests flip it to compare with generic.
-var useVecExp = avx512.Supported
+// The vector loops follow the active GEMM variant, so Use(v) (and GODEBUG's cpu.avx512f=off)
+// switches every assembly loop at once and tests reach each one through Variants.
+
+// usesZMM reports whether v is one of the AVX-512 variants.
+func usesZMM(v *Variant) bool { return v == avx512 || v == avx512bf16 }
 
 func expSum(x []float32, m float32) float64 {
-	if !useVecExp || len(x) < 16 {
+	v := active()
+	if v == generic || len(x) < 16 {
 		return expSumGeneric(x, m)
 	}
 	n := len(x) &^ 15
 	var sums [16]float32
-	expSumAVX512(&x[0], n, m, &sums)
+	if usesZMM(v) {
+		expSumAVX512(&x[0], n, m, &sums)
+	} else {
+		expSumAVX2(&x[0], n, m, &sums)
+	}
 	var s float64
 	for _, v := range sums {
 		s += float64(v)
@@ -20,45 +28,64 @@ func expSum(x []float32, m float32) float64 {
 }
 
 func geluTanh(x []float32) {
-	if !useVecExp || len(x) < 16 {
-		geluTanhGeneric(x)
-		return
-	}
-	n := len(x) &^ 15
 	// gelu(x) = 0.5x(1+tanh(u)) = x·sigmoid(2u), u = √(2/π)(x + 0.044715x³).
 	const a = 2 * 0.7978845608028654
-	xSigmoidAVX512(&x[0], n, a, a*0.044715)
-	geluTanhGeneric(x[n:])
+	if !xSigmoidVec(x, a, a*0.044715) {
+		geluTanhGeneric(x)
+	}
 }
 
 func xSigmoid(x []float32, a, b float32) {
-	if !useVecExp || len(x) < 16 {
+	if !xSigmoidVec(x, a, b) {
 		xSigmoidGeneric(x, a, b)
-		return
 	}
-	n := len(x) &^ 15
-	xSigmoidAVX512(&x[0], n, a, b)
-	xSigmoidGeneric(x[n:], a, b)
 }
 
-// useVecDot selects the AVX-512 dot products of the GEMV path (it follows the GEMM
-// variant, so Use(generic) tests the generic path).
-func useVecDot() bool { return active() == avx512 }
+// xSigmoidVec runs the vector x·sigmoid loop and the generic tail, or reports false when
+// the generic loop must do it all.
+func xSigmoidVec(x []float32, a, b float32) bool {
+	v := active()
+	if v == generic || len(x) < 16 {
+		return false
+	}
+	n := len(x) &^ 15
+	if usesZMM(v) {
+		xSigmoidAVX512(&x[0], n, a, b)
+	} else {
+		xSigmoidAVX2(&x[0], n, a, b)
+	}
+	xSigmoidGeneric(x[n:], a, b)
+	return true
+}
 
 func dotF32(a, b []float32) float32 {
 	n := len(b) &^ 31
-	if !useVecDot() || n == 0 {
+	v := active()
+	if v == generic || n == 0 {
 		return dotF32Generic(a, b)
 	}
 	a = a[:len(b)]
-	return dotF32AVX512(&a[0], &b[0], n) + dotF32Generic(a[n:], b[n:])
+	var s float32
+	if usesZMM(v) {
+		s = dotF32AVX512(&a[0], &b[0], n)
+	} else {
+		s = dotF32AVX2(&a[0], &b[0], n)
+	}
+	return s + dotF32Generic(a[n:], b[n:])
 }
 
 func dotBF16(a []float32, b []uint16) float32 {
 	n := len(b) &^ 31
-	if !useVecDot() || n == 0 {
+	v := active()
+	if v == generic || n == 0 {
 		return dotBF16Generic(a, b)
 	}
 	a = a[:len(b)]
-	return dotBF16AVX512(&a[0], &b[0], n) + dotBF16Generic(a[n:], b[n:])
+	var s float32
+	if usesZMM(v) {
+		s = dotBF16AVX512(&a[0], &b[0], n)
+	} else {
+		s = dotBF16AVX2(&a[0], &b[0], n)
+	}
+	return s + dotBF16Generic(a[n:], b[n:])
 }

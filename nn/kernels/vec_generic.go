@@ -10,8 +10,6 @@ func geluTanh(x []float32) { geluTanhGeneric(x) }
 
 func xSigmoid(x []float32, a, b float32) { xSigmoidGeneric(x, a, b) }
 
-var useVecExp = false
-
 func dotF32(a, b []float32) float32 { return dotF32Generic(a, b) }
 
 func dotBF16(a []float32, b []uint16) float32 { return dotBF16Generic(a, b) }

@@ -1,4 +1,4 @@
-// Command gen writes the AVX-512 assembly of package kernels with avo.
+// Command gen writes the AVX-512 and AVX2 assembly of package kernels with avo.
 //
 //	cd nn/kernels/_gen && go run . -out ../kernels_amd64.s -stubs ../kernels_stubs_amd64.go -pkg kernels
 package main
@@ -27,6 +27,8 @@ func main() {
 	xSigmoid()
 	dotF32()
 	dotBF16()
+	avx2()
+	gemmKernelBF16()
 	Generate()
 }
 
@@ -34,6 +36,7 @@ func main() {
 // a and b are packed panels; k >= 1.
 func gemmKernel() {
 	TEXT("gemmKernelAVX512", NOSPLIT, "func(k int, a, b, c *float32, ldc int)")
+	Pragma("noescape")
 	Doc("gemmKernelAVX512 adds the 12x32 product of packed panels a (k x 12) and b (k x 32) into c.")
 	k := Load(Param("k"), GP64())
 	a := Load(Param("a"), GP64())
@@ -149,6 +152,7 @@ func loadExpConsts() []reg.VecVirtual {
 // expSum: for i < n (a multiple of 16): x[i] = exp(x[i]-m); sums[l] += x[i] for lane l = i%16.
 func expSum() {
 	TEXT("expSumAVX512", NOSPLIT, "func(x *float32, n int, m float32, sums *[16]float32)")
+	Pragma("noescape")
 	Doc("expSumAVX512 sets x[i] = exp(x[i]-m) for i < n (a multiple of 16) and stores 16 lane sums.")
 	x := Load(Param("x"), GP64())
 	n := Load(Param("n"), GP64())
@@ -180,6 +184,7 @@ func expSum() {
 // With a=1, b=0 this is SiLU; with a=2√(2/π), b=a·0.044715 it is GELU's tanh form.
 func xSigmoid() {
 	TEXT("xSigmoidAVX512", NOSPLIT, "func(x *float32, n int, a, b float32)")
+	Pragma("noescape")
 	Doc("xSigmoidAVX512 sets x[i] = x[i]/(1+exp(-(a*x[i]+b*x[i]^3))) for i < n (a multiple of 16).")
 	x := Load(Param("x"), GP64())
 	n := Load(Param("n"), GP64())
@@ -213,6 +218,7 @@ func xSigmoid() {
 // dotF32: sum of a[i]*b[i] for i < n (a multiple of 32), four independent accumulators.
 func dotF32() {
 	TEXT("dotF32AVX512", NOSPLIT, "func(a, b *float32, n int) float32")
+	Pragma("noescape")
 	Doc("dotF32AVX512 returns the dot product of a and b over n elements (a multiple of 32).")
 	a := Load(Param("a"), GP64())
 	b := Load(Param("b"), GP64())
@@ -241,6 +247,7 @@ func dotF32() {
 // 16-bit left shift of the zero-extended bits.
 func dotBF16() {
 	TEXT("dotBF16AVX512", NOSPLIT, "func(a *float32, b *uint16, n int) float32")
+	Pragma("noescape")
 	Doc("dotBF16AVX512 returns the dot product of a and the bfloat16 values b over n elements (a multiple of 32).")
 	a := Load(Param("a"), GP64())
 	b := Load(Param("b"), GP64())

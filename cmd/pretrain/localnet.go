@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/pretrain/pretrain/localnet"
+)
+
+// localnetCmd runs the whole subnet on this machine.
+type localnetCmd struct {
+	Dir        string        `default:"localnet" type:"path" help:"State directory; a second run continues from it."`
+	Rounds     int           `help:"Run this many miner rounds, then stop and print the summary (0: until interrupted)."`
+	JSON       bool          `name:"json" help:"Print the summary as one JSON document."`
+	BlockTime  time.Duration `name:"block-time" default:"2s" help:"Local chain block interval."`
+	Tempo      uint16        `default:"20" help:"Blocks between Yuma Consensus epochs."`
+	Validators int           `default:"2" help:"Validators (different stakes)."`
+	Steps      int64         `default:"40" help:"Training steps per round of the best-funded miner."`
+	SeqLen     int           `name:"seq-len" default:"128" help:"Training sequence length."`
+	Batch      int           `default:"4" help:"Training rows per step."`
+	Pages      int           `default:"4" help:"Corpus pages each evaluation reads (the local competition's 4)."`
+	EvalSeqLen int           `name:"eval-seq-len" default:"512" help:"Evaluation sequence length (the local competition's 512)."`
+	HubListen  string        `name:"hub.listen" default:"127.0.0.1:0" help:"Local hub address (port 0: any free port)."`
+	DataListen string        `name:"data.listen" default:"127.0.0.1:0" help:"Local datasets server address."`
+}
+
+func (c *localnetCmd) Run(ctx context.Context, e *env) error {
+	sum, err := localnet.Run(ctx, localnet.Config{Dir: c.Dir, Rounds: c.Rounds, BlockTime: c.BlockTime, Tempo: c.Tempo,
+		Validators: c.Validators, Steps: c.Steps, SeqLen: c.SeqLen, Batch: c.Batch, Pages: c.Pages, EvalSeqLen: c.EvalSeqLen,
+		HubListen: c.HubListen, DataListen: c.DataListen, Out: e.stderr, Logger: e.log})
+	if sum != nil {
+		if c.JSON {
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			if werr := enc.Encode(sum); werr != nil {
+				return werr
+			}
+		} else {
+			printSummary(e, sum)
+		}
+	}
+	if err == nil && ctx.Err() != nil {
+		return ctx.Err() // interrupted: state is saved, but the command did not finish
+	}
+	return err
+}
+
+func printSummary(e *env, s *localnet.Summary) {
+	w := e.stdout
+	fmt.Fprintf(w, "localnet %s: chain %s, block %d\n", s.Dir, s.Chain, s.Block)
+	for _, r := range s.Rounds {
+		winner := "none"
+		if r.Winner != nil {
+			winner = fmt.Sprintf("uid %d (%s)", r.Winner.UID, r.Winner.Name)
+		}
+		fmt.Fprintf(w, "round %d (block %d, %.0f s): winner %s\n", r.Round, r.Block, r.Seconds, winner)
+	}
+	fmt.Fprintln(w, "miners:")
+	for _, m := range s.Miners {
+		loss := ""
+		if m.Loss != nil {
+			loss = fmt.Sprintf(" loss %.4f", *m.Loss)
+		}
+		fmt.Fprintf(w, "  uid %-2d %-6s %-9s %-13s%s %s\n", m.UID, m.Name, m.Role, m.Status, loss, m.Reason)
+	}
+	fmt.Fprintln(w, "validators:")
+	for _, v := range s.Validators {
+		fmt.Fprintf(w, "  uid %-2d %s stake %.0f vtrust %.3f steps %d weights %v %s\n", v.UID, v.Name, v.Stake, v.ValidatorTrust, v.Steps, v.Weights, v.Error)
+	}
+	fmt.Fprintf(w, "incentive: %v\n", s.Incentive)
+}

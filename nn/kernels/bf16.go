@@ -1,0 +1,293 @@
+package kernels
+
+import (
+	"math"
+	"sync"
+	"unsafe"
+)
+
+// The bf16 GEMM: C (+)= bf16(A)·op(W) where W was rounded to bfloat16 and packed once
+// ([PackBF16]), every product exact in float32 and summed in float32, as VDPBF16PS does.
+//
+// Numerics, the same on every CPU: each activation is rounded to the nearest bfloat16, ties
+// to even, and weights likewise when packed; bfloat16 values below 2^-126 (subnormals) read
+// as zero, as VDPBF16PS's inputs do. Within one kc block of the inner dimension each output
+// starts a float32 sum at zero and adds, pair after pair, first the product of the pair's
+// odd elements and then that of the even ones, each addition rounded to nearest even; the
+// block's sum is then added to C. VDPBF16PS also flushes a subnormal partial sum to zero:
+// the twin below does, the widened path (which runs the float32 kernels on the widened
+// values in the same order) does not, so the two agree bit for bit unless a partial sum
+// falls below 2^-126.
+
+// PackedBF16 is a weight rounded to bfloat16 and packed for the bf16 GEMM: op(W) (k x n) in
+// panels of nr columns; panel q holds, for each pair p of the inner dimension, the nr words
+// bf16(op(W)[2p, j]) | bf16(op(W)[2p+1, j])<<16, zero past k and past n.
+type PackedBF16 struct {
+	n, k   int
+	transB bool // the orientation of the Mat it was packed from
+	pairs  int  // (k+1)/2: words per column of a panel
+	words  []uint32
+}
+
+// PackBF16 rounds op(b) to bfloat16 and packs it; transB is the orientation the GEMMs will
+// use (true for a torch Linear weight).
+func PackBF16(b Mat, transB bool) *PackedBF16 {
+	b.check()
+	if b.DType == F64 {
+		panic("kernels: bf16 packing of an F64 matrix")
+	}
+	n, k := b.Cols, b.Rows
+	if transB {
+		n, k = b.Rows, b.Cols
+	}
+	p := &PackedBF16{n: n, k: k, transB: transB, pairs: (k + 1) / 2}
+	panels := (n + nr - 1) / nr
+	p.words = make([]uint32, panels*p.pairs*nr)
+	// Workers take groups of stored rows that fill whole words: a panel's 32 columns
+	// (rows of a transposed B) or a pair (rows of a plain one).
+	group := 2
+	if transB {
+		group = nr
+	}
+	ParallelFor((b.Rows+group-1)/group, func(lo, hi int) {
+		row := make([]float32, b.Cols)
+		for r := lo * group; r < min(hi*group, b.Rows); r++ {
+			b.Row(row, r)
+			for c, v := range row {
+				kk, j := r, c // op(b)[kk, j]
+				if transB {
+					kk, j = c, r
+				}
+				w := &p.words[((j/nr)*p.pairs+kk/2)*nr+j%nr]
+				*w |= uint32(roundBF16(v)) << (16 * (kk & 1))
+			}
+		}
+	})
+	return p
+}
+
+// WithBF16 returns m carrying its bf16 packing for GEMMs in orientation transB: [Gemm] then
+// runs the bf16 GEMM on it. Other readers ([Mat.Row], [RowOf]) still see the stored values.
+func (m Mat) WithBF16(transB bool) Mat {
+	m.packed = PackBF16(m, transB)
+	return m
+}
+
+// WithoutBF16 returns m without its bf16 packing: GEMMs on it run in float32 again.
+func (m Mat) WithoutBF16() Mat {
+	m.packed = nil
+	return m
+}
+
+// HasBF16 reports whether m carries a bf16 packing.
+func (m Mat) HasBF16() bool { return m.packed != nil }
+
+// cols returns the packing from output column lo on; lo must start a panel.
+func (p *PackedBF16) cols(lo int) *PackedBF16 {
+	if lo%nr != 0 {
+		panic("kernels: bf16 column split inside a panel")
+	}
+	q := *p
+	q.n -= lo
+	q.words = p.words[lo/nr*p.pairs*nr:]
+	return &q
+}
+
+// roundBF16 is [F32ToBF16] with subnormals flushed to a signed zero, the values VDPBF16PS
+// reads.
+func roundBF16(f float32) uint16 {
+	u := F32ToBF16(f)
+	if u&0x7f80 == 0 {
+		return u & 0x8000
+	}
+	return u
+}
+
+// bf16KernelFunc adds the mr x nr product of pair-interleaved panels a (kp x mr words) and
+// b (kp x nr words) into c.
+type bf16KernelFunc func(kp int, a, b *uint32, c *float32, ldc int)
+
+type bf16Bufs struct {
+	aw   []uint32  // packed A words (word kernels)
+	a, b []float32 // widened panels (float32 kernels)
+	tile [mr * nr]float32
+}
+
+var bf16BufPool = sync.Pool{New: func() any {
+	return &bf16Bufs{aw: make([]uint32, mc*kc/2), a: make([]float32, mc*kc), b: make([]float32, nc*kc)}
+}}
+
+// roundPool recycles the rounded copies of A that roundActivations makes.
+var roundPool = sync.Pool{New: func() any { return new([]float32) }}
+
+// roundActivations returns A (m x k, row stride lda) rounded to bfloat16 values ([roundBF16],
+// held as float32), rows lo..hi at a time through split, and the buffer to return to
+// roundPool. Rounding once here, not in packing, keeps it out of the loop over column
+// blocks, which packs A again for each.
+func roundActivations(m, k int, a []float32, lda int, split func(n int, fn func(lo, hi int))) ([]float32, *[]float32) {
+	buf := roundPool.Get().(*[]float32)
+	if cap(*buf) < m*k {
+		*buf = make([]float32, m*k)
+	}
+	r := (*buf)[:m*k]
+	split(m, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dst := r[i*k : (i+1)*k]
+			for p, v := range a[i*lda : i*lda+k] {
+				dst[p] = BF16ToF32(roundBF16(v))
+			}
+		}
+	})
+	return r, buf
+}
+
+func serialFor(n int, fn func(lo, hi int)) { fn(0, n) }
+
+// gemmBF16Serial is gemmSerial for a bf16-packed B and an A already rounded to bfloat16
+// ([roundActivations]). A variant with a bf16 kernel runs it on
+// words; the others widen both panels to float32, each pair odd element first, and run
+// their float32 kernel, which then adds the same exact products in the same order.
+func gemmBF16Serial(v *Variant, m, n, k int, a []float32, lda int, b *PackedBF16, c []float32, ldc int, accumulate bool) {
+	if !accumulate {
+		for i := range m {
+			clear(c[i*ldc : i*ldc+n])
+		}
+	}
+	if k == 0 {
+		return
+	}
+	bufs := bf16BufPool.Get().(*bf16Bufs)
+	defer bf16BufPool.Put(bufs)
+	for jc := 0; jc < n; jc += nc {
+		nb := min(nc, n-jc)
+		for pc := 0; pc < k; pc += kc { // kc is even: blocks start on a pair
+			kb := min(kc, k-pc)
+			kp := (kb + 1) / 2
+			panel := func(jr int) int { return ((jc+jr)/nr*b.pairs + pc/2) * nr }
+			if v.bf16 == nil {
+				for jr := 0; jr < nb; jr += nr {
+					widenPairs(bufs.b[jr*2*kp:], b.words[panel(jr):], kp, nr)
+				}
+			}
+			for ic := 0; ic < m; ic += mc {
+				mb := min(mc, m-ic)
+				if v.bf16 != nil {
+					packABF16(bufs.aw, a, lda, ic, mb, pc, kb)
+					forTiles(mb, nb, c[ic*ldc+jc:], ldc, &bufs.tile, func(ir, jr int, dst *float32, ldd int) {
+						v.bf16(kp, &bufs.aw[ir*kp], &b.words[panel(jr)], dst, ldd)
+					})
+					continue
+				}
+				packAWidened(bufs.a, a, lda, ic, mb, pc, kb)
+				forTiles(mb, nb, c[ic*ldc+jc:], ldc, &bufs.tile, func(ir, jr int, dst *float32, ldd int) {
+					v.kernel(2*kp, &bufs.a[ir*2*kp], &bufs.b[jr*2*kp], dst, ldd)
+				})
+			}
+		}
+	}
+}
+
+// packABF16 packs A[ic:ic+mb, pc:pc+kb], already rounded ([roundActivations]), into panels
+// of mr rows: panel q holds, for each pair p, the mr words bf16(A[i, pc+2p]) |
+// bf16(A[i, pc+2p+1])<<16, zero-padded.
+func packABF16(dst []uint32, a []float32, lda, ic, mb, pc, kb int) {
+	kp := (kb + 1) / 2
+	for q := 0; q*mr < mb; q++ {
+		panel := dst[q*mr*kp : (q+1)*mr*kp]
+		rows := min(mr, mb-q*mr)
+		for i := range rows {
+			src := a[(ic+q*mr+i)*lda+pc : (ic+q*mr+i)*lda+pc+kb]
+			for p := range kb / 2 {
+				panel[p*mr+i] = math.Float32bits(src[2*p])>>16 | math.Float32bits(src[2*p+1])&^0xffff
+			}
+			if kb%2 == 1 {
+				panel[(kp-1)*mr+i] = math.Float32bits(src[kb-1]) >> 16
+			}
+		}
+		for i := rows; i < mr; i++ {
+			for p := range kp {
+				panel[p*mr+i] = 0
+			}
+		}
+	}
+}
+
+// packAWidened is packABF16 for the float32 kernels: panel q holds, for each pair p, the mr
+// values of column pc+2p+1 and then the mr of column pc+2p.
+func packAWidened(dst []float32, a []float32, lda, ic, mb, pc, kb int) {
+	kp := (kb + 1) / 2
+	for q := 0; q*mr < mb; q++ {
+		panel := dst[q*mr*2*kp : (q+1)*mr*2*kp]
+		rows := min(mr, mb-q*mr)
+		for i := range rows {
+			src := a[(ic+q*mr+i)*lda+pc : (ic+q*mr+i)*lda+pc+kb]
+			for kk, v := range src {
+				panel[(kk^1)*mr+i] = v
+			}
+			if kb%2 == 1 {
+				panel[(kb-1)*mr+i] = 0 // the missing odd element of the last pair
+			}
+		}
+		for i := rows; i < mr; i++ {
+			for kk := range 2 * kp {
+				panel[kk*mr+i] = 0
+			}
+		}
+	}
+}
+
+// widenPairs writes kp pairs of one packed panel (kp x width words) as 2kp float32 rows of
+// width: the odd (high) elements of pair p in row 2p, the even (low) ones in row 2p+1.
+func widenPairs(dst []float32, words []uint32, kp, width int) {
+	for p := range kp {
+		src := words[p*width : (p+1)*width]
+		hi := dst[2*p*width : (2*p+1)*width]
+		lo := dst[(2*p+1)*width : (2*p+2)*width]
+		for j, w := range src {
+			hi[j] = math.Float32frombits(w &^ 0xffff)
+			lo[j] = math.Float32frombits(w << 16)
+		}
+	}
+}
+
+// gemmKernelBF16Generic is the bf16 micro-kernel in Go, the reference for the others: each
+// lane computes what one VDPBF16PS lane does, pair after pair.
+func gemmKernelBF16Generic(kp int, a, b *uint32, c *float32, ldc int) {
+	pa := unsafe.Slice(a, kp*mr)
+	pb := unsafe.Slice(b, kp*nr)
+	pc := unsafeSlice(c, (mr-1)*ldc+nr)
+	for i := range mr {
+		for j := range nr {
+			var acc float32
+			for p := range kp {
+				acc = dotPairBF16(acc, pa[p*mr+i], pb[p*nr+j])
+			}
+			pc[i*ldc+j] += acc
+		}
+	}
+}
+
+// dotPairBF16 is one lane of VDPBF16PS as Intel's SDM defines it: acc += hi(x)·hi(y), then
+// acc += lo(x)·lo(y), each a float32 fused multiply-add rounded to nearest even, with
+// subnormal inputs read as zero and a subnormal result flushed to zero.
+func dotPairBF16(acc float32, x, y uint32) float32 {
+	acc = fmaBF16(acc, uint16(x>>16), uint16(y>>16))
+	return fmaBF16(acc, uint16(x), uint16(y))
+}
+
+// fmaBF16 returns acc + x·y rounded once to float32. The product of two bfloat16 values has
+// at most 16 significant bits and is exact in float64; the float64 sum is exact too unless
+// the exponents lie over 29 apart, and then the smaller term is below 2^-6 of a float32 ulp
+// of the larger, so rounding the float64 sum to float32 gives the correctly rounded sum.
+func fmaBF16(acc float32, x, y uint16) float32 {
+	s := float32(float64(daz(acc)) + float64(daz(BF16ToF32(x)))*float64(daz(BF16ToF32(y))))
+	return daz(s)
+}
+
+// daz maps a float32 subnormal to the zero of its sign.
+func daz(f float32) float32 {
+	if b := math.Float32bits(f); b&0x7f800000 == 0 {
+		return math.Float32frombits(b & 0x80000000)
+	}
+	return f
+}
