@@ -28,9 +28,9 @@ type Config struct {
 	// sequence length. The local competition's are 4 and 512.
 	Pages      int
 	EvalSeqLen int
-	// HubListen and DataListen are the local hub's and datasets server's addresses
-	// ("127.0.0.1:0": any free port).
-	HubListen, DataListen string
+	// HubListen, DataListen and LeaderboardListen are the local hub's, datasets server's and
+	// leaderboard's addresses ("127.0.0.1:0": any free port).
+	HubListen, DataListen, LeaderboardListen string
 	// WorkerCommand runs an evaluation worker (default: this executable, "eval-worker").
 	WorkerCommand []string
 	WorkerEnv     []string
@@ -75,6 +75,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DataListen == "" {
 		c.DataListen = "127.0.0.1:0"
+	}
+	if c.LeaderboardListen == "" {
+		c.LeaderboardListen = "127.0.0.1:0"
 	}
 	if c.EvalTimeout == 0 {
 		c.EvalTimeout = 5 * time.Minute

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/pretrain/pretrain/hub"
 	"github.com/pretrain/pretrain/hub/hubserver"
 	"github.com/pretrain/pretrain/internal/atomicfile"
+	"github.com/pretrain/pretrain/leaderboard"
 	"github.com/pretrain/pretrain/validator"
 	"github.com/pretrain/pretrain/wallet"
 )
@@ -53,6 +55,7 @@ type Net struct {
 	schedule competition.Schedule
 	hubURL   string
 	dataURL  string
+	boardURL string
 	tokens   map[string]string // miner name -> hub token
 	miners   []*minerNode
 	vals     []*valNode
@@ -108,11 +111,18 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		_ = services.Wait()
 		return nil, err
 	}
-	n.printf("localnet in %s: chain %s (netuid %d, %s blocks, tempo %d), hub %s, datasets %s\n",
-		cfg.Dir, n.chainPath(), NetUID, cfg.BlockTime, cfg.Tempo, n.hubURL, n.dataURL)
-	sum := &Summary{Dir: cfg.Dir, Chain: n.chainPath(), NetUID: NetUID, HubURL: n.hubURL, DataURL: n.dataURL}
+	if err := n.startLeaderboard(sctx, services); err != nil {
+		cancel()
+		vg.Wait()
+		_ = services.Wait()
+		return nil, err
+	}
+	n.printf("localnet in %s: chain %s (netuid %d, %s blocks, tempo %d)\n  leaderboard %s\n  hub         %s\n  datasets    %s\n",
+		cfg.Dir, n.chainPath(), NetUID, cfg.BlockTime, cfg.Tempo, n.boardURL, n.hubURL, n.dataURL)
+	sum := &Summary{Dir: cfg.Dir, Chain: n.chainPath(), NetUID: NetUID, HubURL: n.hubURL, DataURL: n.dataURL, LeaderboardURL: n.boardURL}
 	var runErr error
-	for r := n.state.Rounds + 1; cfg.Rounds == 0 || r <= n.state.Rounds+cfg.Rounds; r++ {
+	last := n.state.Rounds + cfg.Rounds
+	for r := n.state.Rounds + 1; cfg.Rounds == 0 || r <= last; r++ {
 		if ctx.Err() != nil {
 			break
 		}
@@ -210,6 +220,29 @@ func (n *Net) startServers(ctx context.Context, g *errgroup.Group) error {
 		}
 	}
 	return nil
+}
+
+// startLeaderboard serves the leaderboard on the chain and the validators' step logs.
+func (n *Net) startLeaderboard(ctx context.Context, g *errgroup.Group) error {
+	var logs []string
+	for _, v := range n.vals {
+		logs = append(logs, v.v.StepLog().Path())
+	}
+	lb, err := leaderboard.New(leaderboard.Config{Chain: n.chain, NetUID: NetUID, Schedule: n.schedule, StepLogs: logs,
+		Hub: n.hubURL, Refresh: 5 * time.Second, Poll: 5 * time.Second, Logger: n.log.With("component", "leaderboard"),
+		DownloadFlags: "--chain.path " + n.chainPath() + " --netuid " + strconv.Itoa(NetUID) + " --hub.endpoint " + n.hubURL})
+	if err != nil {
+		return err
+	}
+	addr := make(chan net.Addr, 1)
+	g.Go(func() error { return lb.Run(ctx, n.cfg.LeaderboardListen, func(a net.Addr) { addr <- a }) })
+	select {
+	case a := <-addr:
+		n.boardURL = "http://" + a.String()
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("localnet: the leaderboard did not start: %w", context.Cause(ctx))
+	}
 }
 
 // hubTokens returns each miner's hub token, made once and kept in a 0600 file.

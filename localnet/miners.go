@@ -138,10 +138,8 @@ func (m *minerNode) push(ctx context.Context, n *Net, dir string, round int) (*c
 	if err := copyDir(dir, pub); err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(filepath.Join(pub, "generation_config.json")); errors.Is(err, os.ErrNotExist) {
-		if err := os.WriteFile(filepath.Join(pub, "generation_config.json"), []byte(sampling), 0o644); err != nil {
-			return nil, err
-		}
+	if err := os.WriteFile(filepath.Join(pub, "generation_config.json"), []byte(sampling), 0o644); err != nil {
+		return nil, err
 	}
 	h, err := hub.New(hub.Config{Endpoint: n.hubURL, Token: m.token})
 	if err != nil {

@@ -10,16 +10,17 @@ import (
 // Summary is a localnet run's outcome: every miner with its role and status, every validator
 // with its weights, each round's winner, and the incentive per uid.
 type Summary struct {
-	Dir        string             `json:"dir"`
-	Chain      string             `json:"chain"` // the chain file
-	NetUID     uint16             `json:"netuid"`
-	HubURL     string             `json:"hub_url"`
-	DataURL    string             `json:"data_url"`
-	Block      chain.Block        `json:"block"`
-	Miners     []MinerSummary     `json:"miners"`
-	Validators []ValidatorSummary `json:"validators"`
-	Rounds     []RoundSummary     `json:"rounds"`
-	Incentive  map[string]float64 `json:"incentive"`
+	Dir            string             `json:"dir"`
+	Chain          string             `json:"chain"` // the chain file
+	NetUID         uint16             `json:"netuid"`
+	HubURL         string             `json:"hub_url"`
+	DataURL        string             `json:"data_url"`
+	LeaderboardURL string             `json:"leaderboard_url"`
+	Block          chain.Block        `json:"block"`
+	Miners         []MinerSummary     `json:"miners"`
+	Validators     []ValidatorSummary `json:"validators"`
+	Rounds         []RoundSummary     `json:"rounds"`
+	Incentive      map[string]float64 `json:"incentive"`
 }
 
 // MinerSummary is one miner's state at the end.

@@ -24,12 +24,13 @@ type localnetCmd struct {
 	EvalSeqLen int           `name:"eval-seq-len" default:"512" help:"Evaluation sequence length (the local competition's 512)."`
 	HubListen  string        `name:"hub.listen" default:"127.0.0.1:0" help:"Local hub address (port 0: any free port)."`
 	DataListen string        `name:"data.listen" default:"127.0.0.1:0" help:"Local datasets server address."`
+	Board      string        `name:"leaderboard.listen" default:"127.0.0.1:8080" help:"Leaderboard address (port 0: any free port)."`
 }
 
 func (c *localnetCmd) Run(ctx context.Context, e *env) error {
 	sum, err := localnet.Run(ctx, localnet.Config{Dir: c.Dir, Rounds: c.Rounds, BlockTime: c.BlockTime, Tempo: c.Tempo,
 		Validators: c.Validators, Steps: c.Steps, SeqLen: c.SeqLen, Batch: c.Batch, Pages: c.Pages, EvalSeqLen: c.EvalSeqLen,
-		HubListen: c.HubListen, DataListen: c.DataListen, Out: e.stderr, Logger: e.log})
+		HubListen: c.HubListen, DataListen: c.DataListen, LeaderboardListen: c.Board, Out: e.stderr, Logger: e.log})
 	if sum != nil {
 		if c.JSON {
 			enc := json.NewEncoder(e.stdout)
@@ -49,7 +50,7 @@ func (c *localnetCmd) Run(ctx context.Context, e *env) error {
 
 func printSummary(e *env, s *localnet.Summary) {
 	w := e.stdout
-	fmt.Fprintf(w, "localnet %s: chain %s, block %d\n", s.Dir, s.Chain, s.Block)
+	fmt.Fprintf(w, "localnet %s: chain %s, block %d; leaderboard was at %s\n", s.Dir, s.Chain, s.Block, s.LeaderboardURL)
 	for _, r := range s.Rounds {
 		winner := "none"
 		if r.Winner != nil {

@@ -33,23 +33,24 @@ type cli struct {
 	Hub       hubCmd       `cmd:"" help:"Hugging Face Hub client: upload, info, download."`
 	Hubserver hubserverCmd `cmd:"" help:"Serve a local model hub (the Hugging Face Hub API subset) from a directory."`
 
-	Data       dataCmd       `cmd:"" help:"Show what validators read: seeded dataset pages and packed batches."`
-	Dataserver dataserverCmd `cmd:"" help:"Serve local JSON-lines datasets with the datasets-server /rows and /size API."`
-	Eval       evalCmd       `cmd:"" help:"Score a model on token batches or a text file as validators do: per-batch loss and mean, as JSON."`
-	Bench      benchCmd      `cmd:"" help:"Measure the LM engine: loss-evaluation tokens/s and GEMM GFLOP/s."`
-	Wallet     walletCmd     `cmd:"" help:"Create and show bittensor wallets (coldkey, hotkeys)."`
-	Chain      chainCmd      `cmd:"" help:"The local chain (init, register, stake, advance) and chain reads (metagraph, commitment; the real chain with --subtensor.network)."`
-	Tokenize   tokenizeCmd   `cmd:"" help:"Encode stdin to token ids as JSON, or decode ids (--decode), as Hugging Face tokenizers do."`
-	Localnet   localnetCmd   `cmd:"" help:"Run the whole subnet on this machine: chain, hub, datasets, miners, validators."`
-	Validator  validatorCmd  `cmd:"" help:"Run the SN9 validator: discover, download and score miners' models, set weights."`
-	EvalWorker evalWorkerCmd `cmd:"" name:"eval-worker" hidden:"" help:"Score one model for a validator (JSON request on stdin, result on stdout)."`
-	Miner      minerCmd      `cmd:"" help:"Miner tools: train a model on CPU, push it, score it against the models on chain."`
-	Model      modelCmd      `cmd:"" help:"Make model directories: model init writes a preset shape with its tokenizer."`
-	Generate   generateCmd   `cmd:"" help:"Continue a prompt with a model (its generation_config honoured) and print the text."`
-	BestUID    bestUIDCmd    `cmd:"" name:"best-uid" help:"Print the best miner of a competition (top five by incentive with its metadata)."`
-	Repo       repoCmd       `cmd:"" help:"Print a miner's model URL on the hub at its committed revision."`
-	Download   downloadCmd   `cmd:"" help:"Download a miner's committed model, verify its hash against the chain, and check it loads."`
-	Metadata   metadataCmd   `cmd:"" help:"Print a miner's decoded chain metadata, by hotkey or uid."`
+	Data        dataCmd        `cmd:"" help:"Show what validators read: seeded dataset pages and packed batches."`
+	Dataserver  dataserverCmd  `cmd:"" help:"Serve local JSON-lines datasets with the datasets-server /rows and /size API."`
+	Eval        evalCmd        `cmd:"" help:"Score a model on token batches or a text file as validators do: per-batch loss and mean, as JSON."`
+	Bench       benchCmd       `cmd:"" help:"Measure the LM engine: loss-evaluation tokens/s and GEMM GFLOP/s."`
+	Wallet      walletCmd      `cmd:"" help:"Create and show bittensor wallets (coldkey, hotkeys)."`
+	Chain       chainCmd       `cmd:"" help:"The local chain (init, register, stake, advance) and chain reads (metagraph, commitment; the real chain with --subtensor.network)."`
+	Tokenize    tokenizeCmd    `cmd:"" help:"Encode stdin to token ids as JSON, or decode ids (--decode), as Hugging Face tokenizers do."`
+	Localnet    localnetCmd    `cmd:"" help:"Run the whole subnet on this machine: chain, hub, datasets, miners, validators."`
+	Validator   validatorCmd   `cmd:"" help:"Run the SN9 validator: discover, download and score miners' models, set weights."`
+	EvalWorker  evalWorkerCmd  `cmd:"" name:"eval-worker" hidden:"" help:"Score one model for a validator (JSON request on stdin, result on stdout)."`
+	Miner       minerCmd       `cmd:"" help:"Miner tools: train a model on CPU, push it, score it against the models on chain."`
+	Model       modelCmd       `cmd:"" help:"Make model directories: model init writes a preset shape with its tokenizer."`
+	Generate    generateCmd    `cmd:"" help:"Continue a prompt with a model (its generation_config honoured) and print the text."`
+	BestUID     bestUIDCmd     `cmd:"" name:"best-uid" help:"Print the best miner of a competition (top five by incentive with its metadata)."`
+	Repo        repoCmd        `cmd:"" help:"Print a miner's model URL on the hub at its committed revision."`
+	Download    downloadCmd    `cmd:"" help:"Download a miner's committed model, verify its hash against the chain, and check it loads."`
+	Metadata    metadataCmd    `cmd:"" help:"Print a miner's decoded chain metadata, by hotkey or uid."`
+	Leaderboard leaderboardCmd `cmd:"" help:"Serve the subnet's leaderboard (pages and JSON API) from the chain and validators' step logs."`
 }
 
 type logFlags struct {
