@@ -54,7 +54,7 @@ func TestRequestsFollowHubAPI(t *testing.T) {
 
 	const bearer = "Bearer " + hubtest.Token
 	oid := `[0-9a-f]{64}`
-	put := `PUT /lfs-upload/` + oid + `\?exp=\d+&sig=[0-9a-f]+&size=\d+`
+	put := `PUT /lfs-upload/miner/tiny/` + oid + `\?exp=\d+&sig=[0-9a-f]+&size=\d+`
 	verify := `POST /miner/tiny\.git/info/lfs/objects/verify`
 	// The request shapes in order; the two LFS objects' PUT and verify may come in either
 	// order, so positions 3 to 6 accept either.

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -123,7 +125,7 @@ type subnet struct {
 
 const testNetUID = 1
 
-func newSubnet(t *testing.T) *subnet {
+func newSubnet(t testing.TB) *subnet {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -181,7 +183,7 @@ func key(t testing.TB, uri string) *wallet.Keypair {
 }
 
 // register registers hotkey uri on the subnet and stakes tao on it.
-func (s *subnet) register(t *testing.T, uri string, tao uint64) (*wallet.Keypair, chain.UID) {
+func (s *subnet) register(t testing.TB, uri string, tao uint64) (*wallet.Keypair, chain.UID) {
 	t.Helper()
 	ctx := context.Background()
 	k := key(t, uri)
@@ -200,7 +202,7 @@ func (s *subnet) register(t *testing.T, uri string, tao uint64) (*wallet.Keypair
 // train makes a gpt2-tiny model with the trainer in steps optimizer steps. Models trained for
 // seconds continue every prompt the same way and fail the greedy sanity check, so the model
 // ships a sampling generation_config (which the reference honours), as localnet's miners do.
-func (s *subnet) train(t *testing.T, steps int64) string {
+func (s *subnet) train(t testing.TB, steps int64) string {
 	t.Helper()
 	out := t.TempDir()
 	_, err := train.Run(context.Background(), train.Config{Arch: "gpt2", Preset: "gpt2-tiny", Data: s.corpus, Out: out,
@@ -218,7 +220,7 @@ func (s *subnet) train(t *testing.T, steps int64) string {
 
 // publish uploads dir as repo, commits its metadata for k (with secureHash, or the right one
 // if empty) and makes the repo public, as a miner's push does.
-func (s *subnet) publish(t *testing.T, k *wallet.Keypair, dir, repo, secureHash string) chain.ModelID {
+func (s *subnet) publish(t testing.TB, k *wallet.Keypair, dir, repo, secureHash string) chain.ModelID {
 	t.Helper()
 	ctx := context.Background()
 	commit, err := s.hub.Upload(ctx, dir, repo, hub.UploadOptions{})
@@ -243,7 +245,7 @@ func (s *subnet) publish(t *testing.T, k *wallet.Keypair, dir, repo, secureHash 
 	return id
 }
 
-func (s *subnet) advance(t *testing.T, n int64) chain.Block {
+func (s *subnet) advance(t testing.TB, n int64) chain.Block {
 	t.Helper()
 	b, err := s.chain.Advance(context.Background(), n)
 	if err != nil {
@@ -476,6 +478,28 @@ func TestValidatorEndToEnd(t *testing.T) {
 		t.Errorf("incentive %v: the largest is uid %d, want good's %d", mg.Incentive, top, byName["good"].uid)
 	}
 	recomputeWithPython(t, v.StepLog().Path(), testSchedule())
+
+	// Replay re-runs the step from its record: without the hanging uid (whose +Inf costs the
+	// whole time limit again) nothing differs; a record whose loss was altered is caught.
+	sub := rec
+	sub.UIDs = slices.DeleteFunc(slices.Clone(rec.UIDs), func(u chain.UID) bool { return u == byName["hang"].uid })
+	rep, err := v.Replay(ctx, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Differences) != 0 {
+		t.Errorf("replay of the logged step: %+v", rep.Differences)
+	}
+	forged := *g.AverageLoss - 0.5
+	sub.UIDData = maps.Clone(rec.UIDData)
+	fg := sub.UIDData[strconv.Itoa(int(byName["good"].uid))]
+	fg.AverageLoss = &forged
+	sub.UIDData[strconv.Itoa(int(byName["good"].uid))] = fg
+	if rep, err = v.Replay(ctx, sub); err != nil || !slices.ContainsFunc(rep.Differences, func(d Difference) bool {
+		return d.What == "score" && d.UID != nil && *d.UID == byName["good"].uid
+	}) {
+		t.Errorf("replay of a forged loss: %+v, %v; want a score difference for uid %d", rep, err, byName["good"].uid)
+	}
 }
 
 // recomputeWithPython checks the step log's competitive uids, wins, win rates and step weights

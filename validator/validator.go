@@ -238,6 +238,16 @@ func (v *Validator) Run(ctx context.Context) error {
 	if err := v.SyncMetagraph(ctx); err != nil {
 		return err
 	}
+	if hp, err := v.chain.Hyperparameters(ctx, v.cfg.NetUID); err != nil {
+		v.log.Warn("subnet hyperparameters", "err", err)
+	} else {
+		v.log.Info("subnet hyperparameters", "tempo", hp.Tempo, "weights_rate_limit", hp.WeightsRateLimit,
+			"min_allowed_weights", hp.MinAllowedWeights, "max_weight_limit", hp.MaxWeightLimit,
+			"weights_version", hp.WeightsVersion, "commit_reveal", hp.CommitRevealEnabled, "reveal_period_epochs", hp.RevealPeriodEpochs)
+		if hp.WeightsVersion > v.cfg.WeightsVersionKey {
+			v.log.Warn("the subnet requires a newer weights version key than this validator sends", "ours", v.cfg.WeightsVersionKey, "subnet", hp.WeightsVersion)
+		}
+	}
 	v.mu.Lock()
 	cur := v.mg.Block
 	comps, err := v.cfg.Schedule.At(cur)

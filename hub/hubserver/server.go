@@ -1,5 +1,6 @@
 // Package hubserver is a local model hub: the subset of the Hugging Face Hub HTTP API that the
-// [hub] client uses, backed by a directory. Repos have commits with 40-hex ids, files (small
+// [hub] client and the official Hugging Face clients (huggingface_hub, @huggingface/hub) use
+// for model repos, backed by a directory. Repos have commits with 40-hex ids, files (small
 // ones inline, large or binary ones through Git LFS with pre-signed upload and download URLs),
 // and private/public visibility checked against bearer tokens. It is the embedded hub of
 // localnet and the peer of the client's tests.
@@ -7,6 +8,7 @@
 // Where it differs from huggingface.co: one branch (main), no tags, no pull requests, no Xet,
 // no multipart LFS, no gated repos, no README/YAML validation; commit ids are derived from the
 // commit's content rather than being git objects; tokens are configured per namespace.
+// hub/README.md lists every endpoint served and what is not.
 package hubserver
 
 import (
@@ -69,17 +71,21 @@ func (c *Config) Validate() error {
 
 // Server serves the hub API. Create with [New]; serve [Server.Handler] or call [Server.Run].
 type Server struct {
-	dir     string
-	tokens  map[string]string
-	lfsMin  int64
-	maxObj  int64
-	maxCmt  int64
-	ttl     time.Duration
-	log     *slog.Logger
-	secret  []byte     // signs LFS URLs
-	mu      sync.Mutex // serializes writes to repos
-	now     func() time.Time
-	handler http.Handler
+	dir    string
+	tokens map[string]string
+	lfsMin int64
+	maxObj int64
+	maxCmt int64
+	ttl    time.Duration
+	log    *slog.Logger
+	secret []byte   // signs LFS URLs
+	locks  sync.Map // repo id → *sync.Mutex, serializing writes to one repo
+	now    func() time.Time
+	// syncFiles makes the files of staged objects durable (syncFiles of sync_*.go); tests
+	// replace it to hold a commit mid-way.
+	syncFiles func(paths []string) error
+	treePage  int // entries per page of a tree listing
+	handler   http.Handler
 }
 
 // New opens (creating if needed) the hub directory.
@@ -95,14 +101,21 @@ func New(cfg Config) (*Server, error) {
 		lfsMin: cmp.Or(cfg.LFSThreshold, 10<<20), maxObj: cmp.Or(cfg.MaxObjectBytes, 64<<30),
 		maxCmt: cmp.Or(cfg.MaxCommitBytes, 64<<20), ttl: cmp.Or(cfg.URLTTL, time.Hour),
 		log:    cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)).With("component", "hubserver"),
-		secret: make([]byte, 32), now: time.Now,
+		secret: make([]byte, 32), now: time.Now, syncFiles: syncFiles, treePage: 1000,
 	}
 	rand.Read(s.secret)
 	// Two muxes: "api" is a reserved namespace on the Hub, and one mux would find the
 	// /{ns}/{name}/resolve/... patterns ambiguous with the /api/models/... ones.
+	// A GET pattern also answers HEAD.
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/models/{ns}/{name}", s.handleInfo)
 	api.HandleFunc("GET /api/models/{ns}/{name}/revision/{rev}", s.handleInfo)
+	api.HandleFunc("GET /api/models/{ns}/{name}/tree/{rev}", s.handleTree)
+	api.HandleFunc("GET /api/models/{ns}/{name}/tree/{rev}/{path...}", s.handleTree)
+	api.HandleFunc("POST /api/models/{ns}/{name}/paths-info/{rev}", s.handlePathsInfo)
+	api.HandleFunc("GET /api/models/{ns}/{name}/refs", s.handleRefs)
+	api.HandleFunc("GET /api/models/{ns}/{name}/commits/{rev}", s.handleCommits)
+	api.HandleFunc("GET /api/whoami-v2", s.handleWhoami)
 	api.HandleFunc("POST /api/repos/create", s.handleCreate)
 	api.HandleFunc("PUT /api/models/{ns}/{name}/settings", s.handleSettings)
 	api.HandleFunc("POST /api/models/{ns}/{name}/preupload/{rev}", s.handlePreupload)
@@ -111,7 +124,8 @@ func New(cfg Config) (*Server, error) {
 	repos.HandleFunc("POST /{ns}/{repogit}/info/lfs/objects/batch", s.handleBatch)
 	repos.HandleFunc("POST /{ns}/{repogit}/info/lfs/objects/verify", s.handleVerify)
 	repos.HandleFunc("GET /{ns}/{name}/resolve/{rev}/{path...}", s.handleResolve)
-	repos.HandleFunc("PUT /lfs-upload/{oid}", s.handleLFSPut)
+	repos.HandleFunc("GET /{ns}/{name}/raw/{rev}/{path...}", s.handleRaw)
+	repos.HandleFunc("PUT /lfs-upload/{ns}/{name}/{oid}", s.handleLFSPut)
 	repos.HandleFunc("GET /lfs/{oid}", s.handleLFSGet)
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/api/") {
@@ -202,10 +216,21 @@ func (s *Server) access(w http.ResponseWriter, r *http.Request, ns, name string,
 	return repo, meta, true
 }
 
-// resolve maps a revision ("main" or a commit id of the repo) to its commit.
+// lock takes the write lock of one repo and returns its unlock. Writers to different repos
+// never wait for each other, so one user's large commit cannot stall another's.
+func (s *Server) lock(repo string) func() {
+	m, _ := s.locks.LoadOrStore(repo, new(sync.Mutex))
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// resolve maps a revision to its commit: the branch ("main", "refs/heads/main", or "HEAD",
+// the default branch) or a commit id of the repo.
 func (s *Server) resolve(w http.ResponseWriter, repo string, meta *repoMeta, rev string) (*commitMeta, bool) {
 	id := rev
-	if rev == "main" {
+	switch rev {
+	case "main", "refs/heads/main", "HEAD":
 		id = meta.Head
 	}
 	if hub.ValidateCommit(id) == nil {

@@ -1,7 +1,6 @@
 package hubserver
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -203,40 +202,6 @@ func TestPersistence(t *testing.T) {
 	if r, b := call(t, "GET", ts2.URL+"/miner/m/resolve/main/a.txt", "", "", ""); r.StatusCode != 200 || b != "hello" {
 		t.Errorf("after restart: %d %q", r.StatusCode, b)
 	}
-}
-
-// FuzzCommit posts arbitrary NDJSON commit bodies: the server must answer (never panic, never
-// a 500) and a commit it accepts must be readable back.
-func FuzzCommit(f *testing.F) {
-	f.Add(ndjson(header, fileLine("a", "x")))
-	f.Add(ndjson(header, `{"key":"deletedFile","value":{"path":".gitattributes"}}`))
-	f.Add(ndjson(header, `{"key":"deletedFolder","value":{"path":""}}`))
-	f.Add(ndjson(header, `{"key":"lfsFile","value":{"path":"a","algo":"sha256","oid":"x"}}`))
-	f.Add("")
-	s, err := New(Config{Dir: f.TempDir(), Tokens: map[string]string{tokMiner: "miner"}})
-	if err != nil {
-		f.Fatal(err)
-	}
-	h := s.Handler()
-	do := func(method, target, body string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(method, target, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+tokMiner)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return rec
-	}
-	do("POST", "/api/repos/create", `{"name":"m","organization":"miner"}`)
-	f.Fuzz(func(t *testing.T, body string) {
-		rec := do("POST", "/api/models/miner/m/commit/main", body)
-		if rec.Code >= 500 {
-			t.Fatalf("commit answered %d: %s", rec.Code, rec.Body)
-		}
-		if rec.Code == 200 {
-			if info := do("GET", "/api/models/miner/m?blobs=true", ""); info.Code != 200 || !bytes.Contains(info.Body.Bytes(), []byte(`"siblings"`)) {
-				t.Fatalf("info after commit: %d %s", info.Code, info.Body)
-			}
-		}
-	})
 }
 
 func TestLoadTokens(t *testing.T) {

@@ -1,6 +1,7 @@
 package hubserver
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
@@ -23,14 +24,18 @@ import (
 //	objects/<sha256>                        file contents, regular and LFS alike
 //	repos/<ns>/<name>/repo.json             {"version":1,"private":bool,"head":"<commit>"}
 //	repos/<ns>/<name>/commits/<commit>.json a commit and its whole file list
+//	repos/<ns>/<name>/lfs/<sha256>          empty: the object was uploaded to this repo
 //	tmp/                                    uploads in progress
+//
+// Later additions are optional fields (created, blob_id) that older stores lack.
 
 const formatVersion = 1
 
 type repoMeta struct {
-	Version int    `json:"version"`
-	Private bool   `json:"private"`
-	Head    string `json:"head"`
+	Version int       `json:"version"`
+	Private bool      `json:"private"`
+	Head    string    `json:"head"`
+	Created time.Time `json:"created,omitzero"`
 }
 
 // fileEntry is a file of a commit's tree.
@@ -39,15 +44,17 @@ type fileEntry struct {
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
 	LFS    bool   `json:"lfs"`
+	BlobID string `json:"blob_id,omitempty"` // git blob id of a regular file
 }
 
 type commitMeta struct {
-	Version int         `json:"version"`
-	ID      string      `json:"id"`
-	Parent  string      `json:"parent,omitempty"`
-	Summary string      `json:"summary"`
-	Time    time.Time   `json:"time"`
-	Files   []fileEntry `json:"files"`
+	Version     int         `json:"version"`
+	ID          string      `json:"id"`
+	Parent      string      `json:"parent,omitempty"`
+	Summary     string      `json:"summary"`
+	Description string      `json:"description,omitempty"`
+	Time        time.Time   `json:"time"`
+	Files       []fileEntry `json:"files"`
 }
 
 // lfsPointer is the Git LFS pointer file stored in git for an LFS file; its git blob id is the
@@ -64,6 +71,30 @@ func gitBlobID(r io.Reader, size int64) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// gitBlobIDOf is the git blob id of content in memory.
+func gitBlobIDOf(content []byte) string {
+	id, _ := gitBlobID(bytes.NewReader(content), int64(len(content)))
+	return id
+}
+
+// blobID is a file's git blob id: of its LFS pointer, or of its content (recorded at commit;
+// computed from the stored object for files committed before it was).
+func (s *Server) blobID(f fileEntry) string {
+	switch {
+	case f.LFS:
+		return gitBlobIDOf([]byte(lfsPointer(f.SHA256, f.Size)))
+	case f.BlobID != "":
+		return f.BlobID
+	}
+	in, err := os.Open(s.objectPath(f.SHA256))
+	if err != nil {
+		return ""
+	}
+	defer in.Close()
+	id, _ := gitBlobID(in, f.Size)
+	return id
 }
 
 func (s *Server) repoDir(repo string) string {
@@ -116,55 +147,141 @@ func writeAtomic(path string, b []byte) error {
 }
 
 // putObject stores r as an object if its sha256 and size are as given (want empty: any),
-// and returns its sha256.
+// durably, and returns its sha256.
 func (s *Server) putObject(r io.Reader, wantOID string, wantSize int64) (string, error) {
-	tmp, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "obj-*")
+	tmp, oid, err := s.writeTemp(r, wantOID, wantSize, true)
 	if err != nil {
 		return "", err
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
+	if err := s.install(tmp, oid); err != nil {
+		return "", err
+	}
+	return oid, atomicfile.SyncDir(filepath.Join(s.dir, "objects"))
+}
+
+// writeTemp copies r to a new file in tmp/, checks its size and sha256 (want empty: any) and
+// syncs it if asked. The caller installs or removes the file.
+func (s *Server) writeTemp(r io.Reader, wantOID string, wantSize int64, sync bool) (path, oid string, err error) {
+	tmp, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "obj-*")
+	if err != nil {
+		return "", "", err
+	}
+	defer func() {
+		tmp.Close()
+		if err != nil {
+			os.Remove(tmp.Name())
+		}
+	}()
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, wantSize+1))
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	oid := hex.EncodeToString(h.Sum(nil))
+	oid = hex.EncodeToString(h.Sum(nil))
 	if n != wantSize {
-		return "", fmt.Errorf("got %d bytes, want %d", n, wantSize)
+		return "", "", fmt.Errorf("got %d bytes, want %d", n, wantSize)
 	}
 	if wantOID != "" && oid != wantOID {
-		return "", fmt.Errorf("sha256 %s, want %s", oid, wantOID)
+		return "", "", fmt.Errorf("sha256 %s, want %s", oid, wantOID)
 	}
-	if err := tmp.Sync(); err != nil {
-		return "", err
+	if sync {
+		if err := tmp.Sync(); err != nil {
+			return "", "", err
+		}
 	}
-	if _, err := os.Stat(s.objectPath(oid)); err == nil {
-		return oid, nil
-	}
-	if err := os.Rename(tmp.Name(), s.objectPath(oid)); err != nil {
-		return "", err
-	}
-	return oid, nil
+	return tmp.Name(), oid, nil
 }
 
-// objectSize returns the size of a stored object, or an error if it is missing.
-func (s *Server) objectSize(oid string) (int64, error) {
+// install moves a checked temporary file into the store under its sha256, unless an object of
+// that name is already there.
+func (s *Server) install(tmp, oid string) error {
+	if _, err := os.Stat(s.objectPath(oid)); err == nil {
+		return os.Remove(tmp)
+	}
+	return os.Rename(tmp, s.objectPath(oid))
+}
+
+// stagedObject is an object written to tmp/, neither synced nor in the store yet.
+type stagedObject struct{ tmp, oid string }
+
+// stageBytes writes content to tmp/ unless its object is already stored (staged is nil then).
+func (s *Server) stageBytes(content []byte) (oid string, staged *stagedObject, err error) {
+	sum := sha256.Sum256(content)
+	oid = hex.EncodeToString(sum[:])
+	if size, ok := s.objectSizeOK(oid); ok && size == int64(len(content)) {
+		return oid, nil, nil
+	}
+	tmp, oid, err := s.writeTemp(bytes.NewReader(content), oid, int64(len(content)), false)
+	if err != nil {
+		return "", nil, err
+	}
+	return oid, &stagedObject{tmp, oid}, nil
+}
+
+// storeStaged makes staged objects durable, then moves them into the store and syncs their
+// names: no object ever appears under its name before its bytes are on disk, so a crash
+// cannot leave a stored object whose content does not match its name. The staged files are
+// removed whatever happens.
+func (s *Server) storeStaged(staged []stagedObject) error {
+	if len(staged) == 0 {
+		return nil
+	}
+	defer removeStaged(staged) // installed ones are gone already
+	tmps := make([]string, len(staged))
+	for i, st := range staged {
+		tmps[i] = st.tmp
+	}
+	if err := s.syncFiles(tmps); err != nil {
+		return err
+	}
+	for _, st := range staged {
+		if err := s.install(st.tmp, st.oid); err != nil {
+			return err
+		}
+	}
+	return atomicfile.SyncDir(filepath.Join(s.dir, "objects"))
+}
+
+func removeStaged(staged []stagedObject) {
+	for _, st := range staged {
+		os.Remove(st.tmp)
+	}
+}
+
+// objectSizeOK returns the size of a stored object, ok=false if it is missing.
+func (s *Server) objectSizeOK(oid string) (int64, bool) {
 	fi, err := os.Stat(s.objectPath(oid))
 	if err != nil {
-		return 0, err
+		return 0, false
 	}
-	return fi.Size(), nil
+	return fi.Size(), true
+}
+
+func (s *Server) lfsMarkerPath(repo, oid string) string {
+	return filepath.Join(s.repoDir(repo), "lfs", oid)
+}
+
+// addRepoObject records that an object's bytes were uploaded to repo.
+func (s *Server) addRepoObject(repo, oid string) error {
+	return writeAtomic(s.lfsMarkerPath(repo, oid), nil)
+}
+
+// repoObjectSize returns the size of an object uploaded to repo, ok=false if it was not.
+func (s *Server) repoObjectSize(repo, oid string) (int64, bool) {
+	if _, err := os.Stat(s.lfsMarkerPath(repo, oid)); err != nil {
+		return 0, false
+	}
+	return s.objectSizeOK(oid)
 }
 
 // newCommitID derives a 40-hex id from the commit's content, like git (which hashes the tree,
 // parent, author time and message).
 func newCommitID(c *commitMeta) string {
 	b, _ := json.Marshal(struct {
-		Parent, Summary string
-		Time            time.Time
-		Files           []fileEntry
-	}{c.Parent, c.Summary, c.Time, c.Files})
+		Parent, Summary, Description string
+		Time                         time.Time
+		Files                        []fileEntry
+	}{c.Parent, c.Summary, c.Description, c.Time, c.Files})
 	sum := sha1.Sum(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -211,4 +328,10 @@ func initDirs(dir string) error {
 		}
 		return nil
 	})
+}
+
+// repoHasObject reports whether an object of that size was uploaded to repo.
+func (s *Server) repoHasObject(repo, oid string, size int64) bool {
+	got, ok := s.repoObjectSize(repo, oid)
+	return ok && got == size
 }
