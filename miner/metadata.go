@@ -213,7 +213,7 @@ func ParseCompetition(s string) (competition.ID, error) {
 		return competition.ID(n), nil
 	}
 	for id := competition.ID(0); id <= 99; id++ {
-		if strings.EqualFold(id.String(), strings.TrimSpace(s)) {
+		if name := id.String(); !strings.HasPrefix(name, "ID(") && strings.EqualFold(name, strings.TrimSpace(s)) {
 			return id, nil
 		}
 	}

@@ -137,3 +137,20 @@ func TestHelpersOnLocalMetagraph(t *testing.T) {
 		t.Errorf("Download of another competition's model: %v, want 'not active' in the local schedule", err)
 	}
 }
+
+func TestParseCompetition(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want competition.ID
+		ok   bool
+	}{
+		{"99", competition.Local, true}, {"LOCAL", competition.Local, true}, {"local", competition.Local, true},
+		{"b3_model", competition.B3Model, true}, {" 2 ", competition.B3Model, true}, {"0", competition.B7Model, true},
+		{"100", 0, false}, {"-1", 0, false}, {"nope", 0, false}, {"", 0, false}, {"ID(42)", 0, false},
+	} {
+		got, err := ParseCompetition(tc.in)
+		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
+			t.Errorf("ParseCompetition(%q) = %v, %v; want %v (ok %v)", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}

@@ -78,7 +78,12 @@ func (c PushConfig) Validate() error {
 
 // StatePath is where a push of dir records its progress: beside dir (not inside it, where it
 // would be uploaded), as dir + ".push.json".
-func StatePath(dir string) string { return filepath.Clean(dir) + ".push.json" }
+func StatePath(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return filepath.Clean(dir) + ".push.json"
+}
 
 // PushResult is what a push published.
 type PushResult struct {
@@ -181,6 +186,10 @@ func Push(ctx context.Context, h Hub, ch PushChain, cfg PushConfig) (*PushResult
 		st = want
 	}
 	if st.Commit == "" {
+		if info, err := h.ModelInfo(ctx, cfg.Repo, "main"); err == nil && !info.Private {
+			// The reference's push_to_hub(private=True) keeps an existing repo's visibility too.
+			log.Warn("the repo is public: the new commit is visible before its metadata is on chain, so another miner could commit it first")
+		}
 		log.Info("uploading", "dir", cfg.Dir)
 		if st.Commit, err = h.Upload(ctx, cfg.Dir, cfg.Repo, hub.UploadOptions{}); err != nil {
 			return fail(err)

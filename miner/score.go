@@ -4,154 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
-	"math/big"
 	"os"
 	"path/filepath"
 
 	"github.com/pretrain/pretrain/chain"
 	"github.com/pretrain/pretrain/competition"
-	"github.com/pretrain/pretrain/dataset"
 	"github.com/pretrain/pretrain/eval"
 	"github.com/pretrain/pretrain/modelstore"
 	"github.com/pretrain/pretrain/nn"
 	"github.com/pretrain/pretrain/scoring"
-	"github.com/pretrain/pretrain/tokenizer"
 )
 
-// The "would I win?" score is a thin layer over the engine: nn.Model.Evaluate (loss and
-// sanity check), the dataset loaders (each task's batches at a seed) and scoring.IsWin. When
-// the validator's own entry point (eval.Score) exists, Score and TaskBatches are what switch
-// to it.
-
-// Data is where the evaluation pages come from.
-type Data struct {
-	Source dataset.Source
-	// Blobs fetches Stack v2 contents (tasks on that dataset need it).
-	Blobs dataset.BlobFetcher
-	// HFToken says a Hugging Face token is configured (tasks on gated datasets need one).
-	HFToken bool
-	Log     *slog.Logger
-}
-
-// Task is one evaluation task's batches at a seed.
-type Task struct {
-	competition.EvalTask
-	Batches []dataset.Batch
-	// Skipped is why a task has no batches: its loader could not be built, which makes the
-	// validator skip the task (pretraining 6.0.2) and renormalize the others' weights.
-	Skipped string
-}
-
-// TaskBatches builds each of comp's tasks' batches for seed as a validator step does
-// (sn9-spec.md §2, step 7): the competition's tokenizer and sequence length, the task's
-// loader, then the seeded shuffle and the first 50 batches. A loader that yields no batch
-// aborts, as it aborts the validator's step.
-func TaskBatches(ctx context.Context, comp competition.Competition, data Data, seed *big.Int) ([]Task, error) {
-	if comp.Unsupported != "" {
-		return nil, fmt.Errorf("competition %s: %s", comp.ID, comp.Unsupported)
-	}
-	tok, err := tokenizer.Load(comp.Constraints.Tokenizer)
-	if err != nil {
-		return nil, err
-	}
-	var tasks []Task
-	for _, et := range comp.Tasks {
-		t := Task{EvalTask: et}
-		spec, ok := specOf(et.Dataset)
-		if !ok {
-			return nil, fmt.Errorf("task %s: dataset %d has no loader", et.Name, et.Dataset)
-		}
-		l := &dataset.Loader{Spec: spec, Source: data.Source, Tokenizer: tok, Blobs: data.Blobs, HFToken: data.HFToken,
-			SeqLen: comp.Constraints.SequenceLength, BatchSize: et.BatchSize, NumPages: et.NumPages, Log: data.Log}
-		t.Batches, _, err = l.EvalBatches(ctx, seed)
-		switch {
-		case errors.Is(err, dataset.ErrNoBatches) || ctx.Err() != nil:
-			return nil, fmt.Errorf("task %s: %w", et.Name, err)
-		case err != nil:
-			t.Skipped = err.Error()
-			if data.Log != nil {
-				data.Log.Warn("task skipped: its loader failed", "task", et.Name, "err", err)
-			}
-		}
-		tasks = append(tasks, t)
-	}
-	return tasks, nil
-}
-
-func specOf(id competition.DatasetID) (dataset.Spec, bool) {
-	for _, s := range dataset.Specs {
-		if s.ID == id {
-			return s, true
-		}
-	}
-	return dataset.Spec{}, false
-}
-
-// TaskScore is a model's result on one task (the reference's ScoreDetails).
-type TaskScore struct {
-	Name     string  `json:"name"`
-	Raw      float64 `json:"raw_score"`
-	Norm     float64 `json:"norm_score"`
-	Weighted float64 `json:"weighted_norm_score"`
-	Batches  int     `json:"num_samples"`
-	// Unreasonable is the sanity check's reason when the model failed it (score +Inf).
-	Unreasonable string `json:"unreasonable,omitempty"`
-}
-
-// Score is score_model (sn9-spec.md §2): per task, compute_text_loss (the sanity check on the
-// first two batches, then the mean of the batch losses; +Inf when the check fails), its
-// normalization, and the sum weighted by the tasks' weights renormalized over the tasks that
-// were not skipped. Lower is better. progress, if not nil, is called after each batch.
-func Score(ctx context.Context, m *nn.Model, tasks []Task, progress func()) (float64, []TaskScore, error) {
-	total := 0.0
-	var skipped []error
-	for _, t := range tasks {
-		if t.Skipped == "" {
-			total += t.Weight
-		} else {
-			skipped = append(skipped, fmt.Errorf("task %s skipped: %s", t.Name, t.Skipped))
-		}
-	}
-	if total <= 0 {
-		return 0, nil, fmt.Errorf("score: no task has batches: %w", errors.Join(skipped...))
-	}
-	score := 0.0
-	var details []TaskScore
-	for _, t := range tasks {
-		if t.Skipped != "" {
-			continue
-		}
-		if t.Method != competition.MethodTextLoss {
-			return 0, nil, fmt.Errorf("score: task %s: only text loss is implemented", t.Name)
-		}
-		batches := make([][][]int32, len(t.Batches))
-		for i, b := range t.Batches {
-			batches[i] = b
-		}
-		rep, err := m.Evaluate(ctx, batches, true, func(int, int) {
-			if progress != nil {
-				progress()
-			}
-		})
-		if err != nil {
-			if ctx.Err() != nil {
-				return 0, nil, err
-			}
-			rep = &nn.EvalReport{MeanLoss: math.Inf(1)} // any exception scores the task inf
-		}
-		d := TaskScore{Name: t.Name, Raw: rep.MeanLoss, Batches: len(t.Batches)}
-		if rep.Reasonable != nil && !*rep.Reasonable {
-			d.Raw, d.Unreasonable = math.Inf(1), rep.Reason
-		}
-		d.Norm = t.Normalization.Normalize(d.Raw, t.Ceiling)
-		d.Weighted = d.Norm * t.Weight / total
-		score += d.Weighted
-		details = append(details, d)
-	}
-	return score, details, nil
-}
+// The "would I win?" verdict scores with the validator's own entry points: eval.LoadSample
+// (each task's batches at the seed) and eval.Score (score_model), after the validator's
+// checks (modelstore.CheckHash, eval.CheckDir); scoring.IsWin decides each matchup.
 
 // Matchup is a local model's comparison with one model on chain.
 type Matchup struct {
@@ -196,24 +63,24 @@ type Verdict struct {
 	Competition competition.ID `json:"competition_id"`
 	// CommitBlock is the block the local model would be committed at; EvalBlock the first at
 	// which validators evaluate it (CommitBlock plus the eval delay), where epsilon is read.
-	CommitBlock chain.Block `json:"commit_block"`
-	EvalBlock   chain.Block `json:"eval_block"`
-	Score       float64     `json:"score"`
-	Tasks       []TaskScore `json:"tasks"`
-	// Rejected is why validators would not evaluate the local model (its score is +Inf).
-	Rejected string     `json:"rejected,omitempty"`
-	Against  []Opponent `json:"against"`
-	// WouldWin: the local model is accepted and beats every opponent (trivially when there
-	// is none).
+	CommitBlock chain.Block      `json:"commit_block"`
+	EvalBlock   chain.Block      `json:"eval_block"`
+	Score       float64          `json:"score"`
+	Tasks       []eval.TaskScore `json:"tasks"`
+	// Reason is why the local model scores +Inf (a constraint, the sanity check, ...).
+	Reason  string     `json:"reason,omitempty"`
+	Against []Opponent `json:"against"`
+	// WouldWin: the local model scores and beats every opponent (trivially when there is
+	// none).
 	WouldWin bool `json:"would_win"`
 }
 
 // Opponent is a model on chain scored beside the local one.
 type Opponent struct {
 	Matchup
-	Hotkey string      `json:"hotkey"`
-	Repo   string      `json:"repo"`
-	Tasks  []TaskScore `json:"tasks,omitempty"`
+	Hotkey string           `json:"hotkey"`
+	Repo   string           `json:"repo"`
+	Tasks  []eval.TaskScore `json:"tasks,omitempty"`
 	// Failed is why the opponent scores +Inf for validators (no metadata for this
 	// competition, download, hash or constraint failure).
 	Failed string `json:"failed,omitempty"`
@@ -223,29 +90,45 @@ type Opponent struct {
 type VerdictConfig struct {
 	Model       string // the local model directory
 	Competition competition.Competition
-	Tasks       []Task      // from TaskBatches at the validators' seed
-	CommitBlock chain.Block // the local model's would-be commit block
-	Against     []chain.UID // the models to beat (BestUID's for "the best")
+	Sample      *eval.Sample // from eval.LoadSample at the validators' seed
+	CommitBlock chain.Block  // the local model's would-be commit block
+	Against     []chain.UID  // the models to beat (BestUID's for "the best")
 	Subnet      Subnet
 	Hub         Downloader
 	// StoreDir holds the opponents' models: <StoreDir>/<uid> (downloaded when missing).
 	StoreDir string
-	// Progress, if not nil, is called after every evaluated batch.
+	// Progress, if not nil, is called after each model is scored.
 	Progress func()
+}
+
+// Validate reports a config that cannot work.
+func (c VerdictConfig) Validate() error {
+	switch {
+	case c.Model == "":
+		return errors.New("verdict: no model directory")
+	case c.Sample == nil || len(c.Sample.Tasks) == 0:
+		return errors.New("verdict: no sample")
+	case len(c.Against) > 0 && (c.Subnet.Chain == nil || c.Hub == nil || c.StoreDir == ""):
+		return errors.New("verdict: opponents need a chain, a hub and a store directory")
+	}
+	return nil
 }
 
 // Judge scores the local model and each opponent on the same tasks as validators would
 // (constraints, hash check, Score) and compares them with Compare at the local model's first
 // evaluation block.
 func Judge(ctx context.Context, c VerdictConfig) (*Verdict, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
 	cons := c.Competition.Constraints
 	v := &Verdict{Competition: c.Competition.ID, CommitBlock: c.CommitBlock, EvalBlock: c.CommitBlock + cons.EvalBlockDelay}
-	var err error
-	v.Score, v.Tasks, v.Rejected, err = scoreDir(ctx, c.Model, cons, c.Tasks, c.Progress)
+	r, err := c.score(ctx, c.Model)
 	if err != nil {
 		return nil, err
 	}
-	v.WouldWin = v.Rejected == ""
+	v.Score, v.Tasks, v.Reason = r.Score, r.Tasks, r.Reason
+	v.WouldWin = !math.IsInf(v.Score, 1)
 	for _, uid := range c.Against {
 		o, err := c.opponent(ctx, uid)
 		if err != nil {
@@ -284,30 +167,29 @@ func (c VerdictConfig) opponent(ctx context.Context, uid chain.UID) (Opponent, e
 		o.Failed = err.Error()
 		return o, nil
 	}
-	var rejected string
-	o.Score, o.Tasks, rejected, err = scoreDir(ctx, dir, c.Competition.Constraints, c.Tasks, c.Progress)
-	if rejected != "" {
-		o.Failed = rejected
-	}
+	r, err := c.score(ctx, dir)
+	o.Score, o.Tasks, o.Failed = r.Score, r.Tasks, r.Reason
 	return o, err
 }
 
-// scoreDir checks a model directory against the constraints and scores it; a rejected model
-// scores +Inf with the reason.
-func scoreDir(ctx context.Context, dir string, cons competition.Constraints, tasks []Task, progress func()) (float64, []TaskScore, string, error) {
-	if _, err := eval.CheckDir(dir, cons); err != nil {
+// score is the validator's evaluation of a model directory: its constraint check (a rejected
+// model scores +Inf with the reason), then eval.Score on the sample.
+func (c VerdictConfig) score(ctx context.Context, dir string) (eval.Result, error) {
+	if c.Progress != nil {
+		defer c.Progress()
+	}
+	if _, err := eval.CheckDir(dir, c.Competition.Constraints); err != nil {
 		if reason, ok := eval.IsRejected(err); ok {
-			return math.Inf(1), nil, reason, nil
+			return eval.Failed(reason), nil
 		}
-		return 0, nil, "", err
+		return eval.Result{}, err
 	}
 	m, err := nn.Load(dir)
 	if err != nil {
-		return math.Inf(1), nil, err.Error(), nil
+		return eval.Failed("load model: " + err.Error()), nil
 	}
 	defer m.Close()
-	score, details, err := Score(ctx, m, tasks, progress)
-	return score, details, "", err
+	return eval.Score(ctx, m, c.Sample)
 }
 
 // fetchOrVerify downloads id's model into dir, or, when dir is there from an earlier run,

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pretrain/pretrain/chain"
@@ -13,11 +14,13 @@ import (
 	"github.com/pretrain/pretrain/competition"
 	"github.com/pretrain/pretrain/dataset"
 	"github.com/pretrain/pretrain/dataset/dataserver"
+	"github.com/pretrain/pretrain/eval"
 	"github.com/pretrain/pretrain/nn"
+	"github.com/pretrain/pretrain/tokenizer"
 )
 
 // startDataserver serves the bundled demo corpus as the local competition's dataset.
-func startDataserver(t *testing.T) dataset.Source {
+func startDataserver(t *testing.T) *dataset.Sources {
 	t.Helper()
 	root := t.TempDir()
 	dir := filepath.Join(root, "pretrain", "demo-corpus", "demo")
@@ -38,11 +41,11 @@ func startDataserver(t *testing.T) dataset.Source {
 	t.Cleanup(func() { srv.Close() })
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	c, err := dataset.NewClient(dataset.ClientConfig{Endpoint: hs.URL})
+	src, err := dataset.NewSources(dataset.SourcesConfig{Endpoint: hs.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return src
 }
 
 // smallCompetition is the local competition cut down for a test: 64-token rows, one page of
@@ -58,11 +61,14 @@ func smallCompetition() competition.Competition {
 	return c
 }
 
-// TestJudge scores a local model against a pushed one on the same seed and checks the parts
-// against their definitions: the score is the mean of nn's per-batch losses on the task
-// that loaded (its weight renormalized to 1), the copy of an earlier model loses by exactly
+// TestJudge scores a local model against a pushed one on the same seed (eval.LoadSample) and
+// checks the parts against their definitions: the score is the mean of nn's per-batch losses
+// on the task that loaded (its weight renormalized to 1), the copy of an earlier model loses by exactly
 // epsilon times its score, and opponents a validator would score +Inf lose.
 func TestJudge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("evaluates models for tens of seconds; run without -short")
+	}
 	ctx := t.Context()
 	lc, keys := openChain(t, localchain.SubnetConfig{NoCommitRateLimit: true}, "//Alice", "//Bob", "//Carol")
 	client, _ := startHub(t, nil)
@@ -89,21 +95,26 @@ func TestJudge(t *testing.T) {
 	}
 	comp := smallCompetition()
 	seed := big.NewInt(20261202)
-	tasks, err := TaskBatches(ctx, comp, Data{Source: startDataserver(t)}, seed)
+	tok, err := tokenizer.Load("gpt2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tasks) != 2 || len(tasks[0].Batches) < 4 || tasks[1].Skipped == "" {
-		t.Fatalf("tasks: %d; first has %d batches; second skipped %q", len(tasks), len(tasks[0].Batches), tasks[1].Skipped)
+	sample, err := eval.LoadSample(ctx, startDataserver(t), comp, tok, seed, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	tasks[0].Batches = tasks[0].Batches[:4] // CPU time: the arithmetic is the same for 50
+	if len(sample.Tasks) != 1 || len(sample.Tasks[0].Batches) < 4 {
+		t.Fatalf("sample: %d tasks (want the local one; Stack v2 skipped), %d batches", len(sample.Tasks), len(sample.Tasks[0].Batches))
+	}
+	batches := sample.Tasks[0].Batches[:4] // CPU time: the arithmetic is the same for 50
+	sample.Tasks[0].Batches = batches
 
 	// The local model is Alice's, byte for byte, committed later: a copy.
 	const commitBlock = 30
-	batches := 0
-	v, err := Judge(ctx, VerdictConfig{Model: alice, Competition: comp, Tasks: tasks, CommitBlock: commitBlock,
+	scored := 0
+	v, err := Judge(ctx, VerdictConfig{Model: alice, Competition: comp, Sample: sample, CommitBlock: commitBlock,
 		Against: []chain.UID{0, 1, 2}, Subnet: Subnet{Chain: lc, NetUID: netuid}, Hub: client, StoreDir: t.TempDir(),
-		Progress: func() { batches++ }})
+		Progress: func() { scored++ }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,18 +124,18 @@ func TestJudge(t *testing.T) {
 	}
 	defer m.Close()
 	mean := 0.0
-	for _, b := range tasks[0].Batches {
+	for _, b := range batches {
 		l, err := m.Loss(ctx, b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		mean += l / float64(len(tasks[0].Batches))
+		mean += l / float64(len(batches))
 	}
-	if math.Abs(v.Score-mean) > 1e-12*mean || len(v.Tasks) != 1 || v.Tasks[0].Batches != len(tasks[0].Batches) {
-		t.Errorf("score %v (tasks %+v), want the mean batch loss %v", v.Score, v.Tasks, mean)
+	if math.Abs(v.Score-mean) > 1e-12*mean || len(v.Tasks) != 1 || v.Tasks[0].NumSamples != len(batches) {
+		t.Errorf("score %v (tasks %+v, %s), want the mean batch loss %v", v.Score, v.Tasks, v.Reason, mean)
 	}
-	if want := 2 * len(tasks[0].Batches); batches != want { // the local model and Alice's
-		t.Errorf("progress counted %d batches, want %d", batches, want)
+	if scored != 2 { // the local model and Alice's
+		t.Errorf("progress counted %d models, want 2", scored)
 	}
 	if v.EvalBlock != commitBlock+comp.Constraints.EvalBlockDelay || v.WouldWin || len(v.Against) != 3 {
 		t.Fatalf("verdict %+v", v)
@@ -143,11 +154,11 @@ func TestJudge(t *testing.T) {
 	// A model validators reject never wins, even with nobody to beat.
 	strict := comp
 	strict.Constraints.MaxParams = 1000
-	v, err = Judge(ctx, VerdictConfig{Model: alice, Competition: strict, Tasks: tasks, CommitBlock: commitBlock})
+	v, err = Judge(ctx, VerdictConfig{Model: alice, Competition: strict, Sample: sample, CommitBlock: commitBlock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Rejected == "" || v.WouldWin || !math.IsInf(v.Score, 1) {
+	if !strings.Contains(v.Reason, "parameters") || v.WouldWin || !math.IsInf(v.Score, 1) {
 		t.Errorf("rejected model's verdict: %+v", v)
 	}
 }
@@ -179,5 +190,23 @@ func TestCompare(t *testing.T) {
 				t.Errorf("Compare = %+v, want wins %v, epsilon %g, margin %g", m, tc.wins, tc.wantEps, tc.wantMargin)
 			}
 		})
+	}
+}
+
+func TestVerdictConfigValidate(t *testing.T) {
+	tasks := &eval.Sample{Tasks: []eval.TaskData{{Task: competition.EvalTask{Name: "T", Weight: 1}}}}
+	for _, tc := range []struct {
+		name string
+		c    VerdictConfig
+		ok   bool
+	}{
+		{"no opponents", VerdictConfig{Model: "m", Sample: tasks}, true},
+		{"no model", VerdictConfig{Sample: tasks}, false},
+		{"no sample", VerdictConfig{Model: "m"}, false},
+		{"opponents without a hub", VerdictConfig{Model: "m", Sample: tasks, Against: []chain.UID{1}, StoreDir: "s"}, false},
+	} {
+		if err := tc.c.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: Validate() = %v, want ok %v", tc.name, err, tc.ok)
+		}
 	}
 }

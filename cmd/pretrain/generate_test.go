@@ -111,3 +111,20 @@ func TestModelInitThenGenerate(t *testing.T) {
 		t.Errorf("existing dir: error = %v", err)
 	}
 }
+
+// TestGenerateTrainedModel: `generate` reads the checkpoint `miner train` writes (its
+// tokenizer included) and prints the prompt and a continuation.
+func TestGenerateTrainedModel(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	if _, _, err := runCLI(t, "miner", "train", "--arch", "gpt2", "--preset", "gpt2-tiny", "--data", filepath.Join("..", "..", "examples", "demo-corpus-small.jsonl.gz"),
+		"--out", out, "--steps", "1", "--batch", "1", "--seq-len", "16", "--eval-every", "1", "--eval-windows", "2"); err != nil {
+		t.Fatal(err)
+	}
+	text, _, err := runCLI(t, "generate", "--model", filepath.Join(out, "best"), "--prompt", "Call me Ishmael.", "--max-new-tokens", "5", "--min-new-tokens", "5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(text, "Call me Ishmael.") || len(text) <= len("Call me Ishmael.\n") {
+		t.Errorf("generate printed %q", text)
+	}
+}

@@ -35,7 +35,7 @@ type cli struct {
 
 	Data        dataCmd        `cmd:"" help:"Show what validators read: seeded dataset pages and packed batches."`
 	Dataserver  dataserverCmd  `cmd:"" help:"Serve local JSON-lines datasets with the datasets-server /rows and /size API."`
-	Eval        evalCmd        `cmd:"" help:"Score a model on token batches as validators do: per-batch loss and mean, as JSON."`
+	Eval        evalCmd        `cmd:"" help:"Score a model on token batches or a text file as validators do: per-batch loss and mean, as JSON."`
 	Bench       benchCmd       `cmd:"" help:"Measure the LM engine: loss-evaluation tokens/s and GEMM GFLOP/s."`
 	Wallet      walletCmd      `cmd:"" help:"Create and show bittensor wallets (coldkey, hotkeys)."`
 	Chain       chainCmd       `cmd:"" help:"The local chain (init, register, stake, advance) and chain reads (metagraph, commitment; the real chain with --subtensor.network)."`

@@ -12,22 +12,30 @@ import (
 	"github.com/pretrain/pretrain/chain"
 	"github.com/pretrain/pretrain/competition"
 	"github.com/pretrain/pretrain/dataset"
+	"github.com/pretrain/pretrain/eval"
 	"github.com/pretrain/pretrain/internal/progress"
 	"github.com/pretrain/pretrain/miner"
+	"github.com/pretrain/pretrain/tokenizer"
 )
 
 // minerScoreCmd is `pretrain miner score`: would this model win if pushed now?
 type minerScoreCmd struct {
-	subnetFlags  `embed:""`
-	hubFlags     `embed:""`
-	Model        string   `required:"" type:"existingdir" help:"Local model directory."`
-	Competition  string   `default:"LOCAL" help:"Competition id or name."`
-	Block        int64    `help:"Score at this block: its sync block's hash seeds the pages, as validators do (default: the chain's head)." xor:"seed"`
-	Seed         string   `help:"Seed the pages with this decimal integer instead." xor:"seed"`
-	Against      []string `default:"best" help:"Models to beat: best (the competition's best uid), or uids."`
-	CommitBlock  int64    `name:"commit-block" help:"Block the model would be committed at (default: the next block)."`
-	DataEndpoint string   `name:"data.endpoint" default:"https://datasets-server.huggingface.co" help:"Datasets-server base URL (a local pretrain dataserver works)."`
-	Store        string   `type:"path" help:"Keep the opponents' models here (default: a temporary directory)."`
+	subnetFlags `embed:""`
+	hubFlags    `embed:""`
+	Model       string   `required:"" type:"existingdir" help:"Local model directory."`
+	Competition string   `default:"LOCAL" help:"Competition id or name."`
+	Block       int64    `help:"Score at this block: its sync block's hash seeds the pages, as validators do (default: the chain's head)." xor:"seed"`
+	Seed        string   `help:"Seed the pages with this decimal integer instead." xor:"seed"`
+	Against     []string `default:"best" help:"Models to beat: best (the competition's best uid), or uids."`
+	CommitBlock int64    `name:"commit-block" help:"Block the model would be committed at (default: the next block)."`
+	Store       string   `type:"path" help:"Keep the opponents' models here (default: a temporary directory)."`
+
+	// The validator's data flags.
+	DataEndpoint string `name:"data.endpoint" default:"https://datasets-server.huggingface.co" help:"Datasets-server base URL (a local pretrain dataserver works)."`
+	HFToken      string `name:"data.hf_token" env:"HF_TOKEN" help:"HF token for the datasets that need one (Stack)."`
+	AWSKeyID     string `name:"data.aws_access_key_id" env:"AWS_ACCESS_KEY_ID" help:"AWS key id for Stack v2 contents."`
+	AWSSecret    string `name:"data.aws_secret_access_key" env:"AWS_SECRET_ACCESS_KEY" help:"AWS secret for Stack v2 contents."`
+	DataCache    string `name:"data.cache_dir" type:"path" help:"Keep fetched pages here."`
 }
 
 func (c *minerScoreCmd) Run(ctx context.Context, e *env) error {
@@ -68,17 +76,17 @@ func (c *minerScoreCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	client, err := dataset.NewClient(dataset.ClientConfig{Endpoint: c.DataEndpoint, Token: os.Getenv("HF_TOKEN")})
+	data, err := dataset.NewSources(dataset.SourcesConfig{Endpoint: c.DataEndpoint, HFToken: c.HFToken,
+		AWSAccessKeyID: c.AWSKeyID, AWSSecretAccessKey: c.AWSSecret, CacheDir: c.DataCache, Logger: e.log})
 	if err != nil {
 		return err
 	}
-	data := miner.Data{Source: client, HFToken: client.HasToken(), Log: e.log}
-	if sh, err := dataset.NewSoftwareHeritage(dataset.SoftwareHeritageConfig{
-		AccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"), SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY")}); err == nil {
-		data.Blobs = sh
+	tok, err := tokenizer.Load(comp.Constraints.Tokenizer)
+	if err != nil {
+		return err
 	}
 	e.log.Info("loading pages", "competition", compID, "seed", seed.String(), "block", block)
-	tasks, err := miner.TaskBatches(ctx, comp, data, seed)
+	sample, err := eval.LoadSample(ctx, data, comp, tok, seed, e.log)
 	if err != nil {
 		return err
 	}
@@ -89,16 +97,12 @@ func (c *minerScoreCmd) Run(ctx context.Context, e *env) error {
 		}
 		defer os.RemoveAll(store)
 	}
-	batches := 0
-	for _, t := range tasks {
-		batches += len(t.Batches)
-	}
-	bar := progress.New(e.stderr, progress.Options{Label: "score", Total: int64(batches * (1 + len(against))), Unit: "batches"})
+	bar := progress.New(e.stderr, progress.Options{Label: "score", Total: int64(1 + len(against)), Unit: "models"})
 	commit := head + 1
 	if c.CommitBlock > 0 {
 		commit = chain.Block(c.CommitBlock)
 	}
-	v, err := miner.Judge(ctx, miner.VerdictConfig{Model: c.Model, Competition: comp, Tasks: tasks, CommitBlock: commit,
+	v, err := miner.Judge(ctx, miner.VerdictConfig{Model: c.Model, Competition: comp, Sample: sample, CommitBlock: commit,
 		Against: against, Subnet: subnet, Hub: h, StoreDir: store, Progress: func() { bar.Add(1) }})
 	bar.Finish()
 	if err != nil {
@@ -147,16 +151,9 @@ func (c *minerScoreCmd) opponents(ctx context.Context, s miner.Subnet, comp comp
 	return uids, nil
 }
 
-// verdictJSON writes +Inf scores (failed models) as the string "+Inf".
+// verdictJSON writes +Inf scores (failed models) as the string "+Inf"; task scores are
+// finite (eval.Score fails a task rather than report an infinite loss).
 func verdictJSON(v *miner.Verdict, seed *big.Int) map[string]any {
-	tasks := func(ts []miner.TaskScore) []map[string]any {
-		var out []map[string]any
-		for _, t := range ts {
-			out = append(out, map[string]any{"name": t.Name, "raw_score": finiteOr(t.Raw), "norm_score": finiteOr(t.Norm),
-				"weighted_norm_score": finiteOr(t.Weighted), "num_samples": t.Batches, "unreasonable": t.Unreasonable})
-		}
-		return out
-	}
 	var against []map[string]any
 	for _, o := range v.Against {
 		block := any(o.Block)
@@ -164,10 +161,10 @@ func verdictJSON(v *miner.Verdict, seed *big.Int) map[string]any {
 			block = nil
 		}
 		against = append(against, map[string]any{"uid": o.UID, "hotkey": o.Hotkey, "repo": o.Repo, "block": block,
-			"score": finiteOr(o.Score), "tasks": tasks(o.Tasks), "failed": o.Failed, "epsilon": o.Epsilon,
+			"score": finiteOr(o.Score), "tasks": o.Tasks, "failed": o.Failed, "epsilon": o.Epsilon,
 			"wins": o.Wins, "margin": finiteOr(o.Margin), "relative_margin": finiteOr(o.RelativeMargin)})
 	}
 	return map[string]any{"competition_id": int(v.Competition), "seed": seed.String(), "commit_block": v.CommitBlock,
-		"eval_block": v.EvalBlock, "score": finiteOr(v.Score), "tasks": tasks(v.Tasks), "rejected": v.Rejected,
+		"eval_block": v.EvalBlock, "score": finiteOr(v.Score), "tasks": v.Tasks, "reason": v.Reason,
 		"against": against, "would_win": v.WouldWin}
 }
