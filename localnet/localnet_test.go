@@ -41,9 +41,10 @@ func TestTwoRounds(t *testing.T) {
 	}
 	var out bytes.Buffer
 	start := time.Now()
-	sum, err := Run(context.Background(), Config{Dir: t.TempDir(), Rounds: 2, BlockTime: 500 * time.Millisecond, Tempo: 10,
+	cfg := Config{Dir: t.TempDir(), Rounds: 2, BlockTime: 500 * time.Millisecond, Tempo: 10,
 		Steps: 12, SeqLen: 64, Batch: 2, Pages: 1, EvalSeqLen: 64,
-		WorkerCommand: []string{exe}, WorkerEnv: append(os.Environ(), workerEnv+"=1"), EvalTimeout: 3 * time.Minute, Out: &out})
+		WorkerCommand: []string{exe}, WorkerEnv: append(os.Environ(), workerEnv+"=1"), EvalTimeout: 3 * time.Minute, Out: &out}
+	sum, err := Run(context.Background(), cfg)
 	t.Logf("live output:\n%s", out.String())
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -85,4 +86,38 @@ func TestTwoRounds(t *testing.T) {
 	if sum.Incentive[winner] <= 0 {
 		t.Errorf("incentive %v: none for the winner %s", sum.Incentive, winner)
 	}
+	continues(t, cfg, sum)
+}
+
+// continues checks that a second run on the same directory goes on with round 3, on the same
+// chain and neurons; it is stopped as soon as round 3 starts.
+func continues(t *testing.T, cfg Config, first *Summary) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &watchWriter{want: "round 3: miners train and push", found: cancel}
+	cfg.Rounds, cfg.Out = 0, w
+	sum, err := Run(ctx, cfg)
+	if !w.seen {
+		t.Fatalf("the second run did not continue with round 3: %v\n%s", err, w.buf.String())
+	}
+	if sum == nil || sum.Chain != first.Chain || len(sum.Miners) != len(first.Miners) || sum.Miners[0].UID != first.Miners[0].UID {
+		t.Errorf("the second run's summary %+v does not continue the first's chain and neurons", sum)
+	}
+}
+
+// watchWriter calls found once the text it receives contains want.
+type watchWriter struct {
+	buf   bytes.Buffer
+	want  string
+	seen  bool
+	found func()
+}
+
+func (w *watchWriter) Write(p []byte) (int, error) {
+	w.buf.Write(p)
+	if !w.seen && strings.Contains(w.buf.String(), w.want) {
+		w.seen = true
+		w.found()
+	}
+	return len(p), nil
 }
