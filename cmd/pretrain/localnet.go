@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/pretrain/pretrain/localnet"
@@ -28,9 +31,21 @@ type localnetCmd struct {
 }
 
 func (c *localnetCmd) Run(ctx context.Context, e *env) error {
+	// The components' logs go to a file, so the terminal shows the live summary.
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+		return err
+	}
+	logPath := filepath.Join(c.Dir, "localnet.log")
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fmt.Fprintf(e.stderr, "logs: %s\n", logPath)
+	log := slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: logLevel(e.log)}))
 	sum, err := localnet.Run(ctx, localnet.Config{Dir: c.Dir, Rounds: c.Rounds, BlockTime: c.BlockTime, Tempo: c.Tempo,
 		Validators: c.Validators, Steps: c.Steps, SeqLen: c.SeqLen, Batch: c.Batch, Pages: c.Pages, EvalSeqLen: c.EvalSeqLen,
-		HubListen: c.HubListen, DataListen: c.DataListen, LeaderboardListen: c.Board, Out: e.stderr, Logger: e.log})
+		HubListen: c.HubListen, DataListen: c.DataListen, LeaderboardListen: c.Board, Out: e.stderr, Logger: log})
 	if sum != nil {
 		if c.JSON {
 			enc := json.NewEncoder(e.stdout)
@@ -71,4 +86,14 @@ func printSummary(e *env, s *localnet.Summary) {
 		fmt.Fprintf(w, "  uid %-2d %s stake %.0f vtrust %.3f steps %d weights %v %s\n", v.UID, v.Name, v.Stake, v.ValidatorTrust, v.Steps, v.Weights, v.Error)
 	}
 	fmt.Fprintf(w, "incentive: %v\n", s.Incentive)
+}
+
+// logLevel is the lowest level l logs.
+func logLevel(l *slog.Logger) slog.Level {
+	for _, lv := range []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn} {
+		if l.Enabled(context.Background(), lv) {
+			return lv
+		}
+	}
+	return slog.LevelError
 }
