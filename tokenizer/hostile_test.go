@@ -148,10 +148,9 @@ func TestLongWordMemory(t *testing.T) {
 	text := longWords(1 << 20)["letters"]
 	text = strings.Repeat(text, 16<<20/len(text))
 	var ids []int32
-	var err error
-	n := allocated(func() { ids, err = tok.EncodeContext(t.Context(), text, true) })
-	if err != nil || len(ids) != tok.MaxLength() {
-		t.Fatalf("EncodeContext = %d ids, %v; want %d", len(ids), err, tok.MaxLength())
+	n := allocated(func() { ids = tok.Encode(text, true) })
+	if len(ids) != tok.MaxLength() {
+		t.Fatalf("Encode = %d ids, want %d", len(ids), tok.MaxLength())
 	}
 	if n > 16<<20 {
 		t.Errorf("truncated encode of a %d-byte word allocated %d bytes, want under 16 MiB", len(text), n)
