@@ -187,3 +187,33 @@ func TestManyAddedTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestMatcherLongestFirst: the trie finds, at every position, what a search of every token
+// finds: the longest token the text starts with there, the first listed of equal ones.
+func TestMatcherLongestFirst(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	word := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "<ab>"[rng.IntN(4)]
+		}
+		return string(b)
+	}
+	var toks []addedToken
+	for i := range 200 {
+		toks = append(toks, addedToken{id: int32(i), content: word(1 + rng.IntN(6))})
+	}
+	m := newMatcher(toks)
+	text := word(5000)
+	for i := range len(text) {
+		want, wantLen := -1, 0
+		for k, tk := range toks {
+			if strings.HasPrefix(text[i:], tk.content) && len(tk.content) > wantLen {
+				want, wantLen = k, len(tk.content)
+			}
+		}
+		if got := m.matchAt(text, i); got != want {
+			t.Fatalf("matchAt(%q, %d) = %d, want %d", text[i:min(i+8, len(text))], i, got, want)
+		}
+	}
+}
