@@ -144,8 +144,9 @@ func TestReadBatchesBounded(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "more than") {
 		t.Fatalf("ReadBatches(endless row) error = %v, want the token bound", err)
 	}
-	// A row grows by doubling: about 2 x 4 bytes a token in all.
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 12*bound {
+	// A row grows by doubling: about 2 x 4 bytes a token in all (more under -race); the
+	// endless input itself is never held.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 32*bound {
 		t.Errorf("parsing allocated %d bytes before refusing %d tokens", alloc, bound)
 	}
 	for _, in := range []string{`null`, `[]`, ``, ` `, `[[1,2]] x`, `[[01]]`, `[[1e2]]`, `[[2147483648]]`, `[[1,]]`} {

@@ -1,7 +1,6 @@
 package tokenizer
 
 import (
-	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -18,19 +17,39 @@ type addedToken struct {
 // Aho-Corasick search in leftmost-longest mode, non-overlapping, then the single_word,
 // lstrip and rstrip rules applied to each match.
 type matcher struct {
-	byFirst [256][]int // indexes into toks, longest first, by first byte
-	toks    []addedToken
+	toks []addedToken
+	// A byte trie of the tokens' contents: edges maps node<<8|byte to the child node (the
+	// root is node 0), and tokenAt a node to the index in toks of the token spelled by the
+	// path to it, the first listed if two are equal. Finding the longest token at a
+	// position costs one lookup per byte of it, however many tokens share a prefix.
+	edges   map[uint64]int32
+	tokenAt map[int32]int
+	// first holds the root's children by byte (0: none), so that text without a token's
+	// first byte costs no map lookup.
+	first [256]int32
 }
 
 func newMatcher(toks []addedToken) *matcher {
-	m := &matcher{toks: toks}
+	m := &matcher{toks: toks, edges: map[uint64]int32{}, tokenAt: map[int32]int{}}
+	nodes := int32(1)
 	for i, t := range toks {
-		m.byFirst[t.content[0]] = append(m.byFirst[t.content[0]], i)
+		node := int32(0)
+		for _, c := range []byte(t.content) {
+			key := uint64(node)<<8 | uint64(c)
+			next, ok := m.edges[key]
+			if !ok {
+				next = nodes
+				nodes++
+				m.edges[key] = next
+			}
+			node = next
+		}
+		if _, dup := m.tokenAt[node]; !dup {
+			m.tokenAt[node] = i
+		}
 	}
-	for _, l := range m.byFirst {
-		// Longest first, so the first hit at a position is the leftmost-longest match; stable,
-		// so of two equal contents the first listed wins.
-		slices.SortStableFunc(l, func(a, b int) int { return len(toks[b].content) - len(toks[a].content) })
+	for c := range 256 {
+		m.first[c] = m.edges[uint64(c)]
 	}
 	return m
 }
@@ -81,13 +100,27 @@ func (m *matcher) split(s string, dst []segment) []segment {
 	return dst
 }
 
+// matchAt returns the index of the longest token that s[i:] starts with, or -1.
 func (m *matcher) matchAt(s string, i int) int {
-	for _, k := range m.byFirst[s[i]] {
-		if strings.HasPrefix(s[i:], m.toks[k].content) {
-			return k
+	node := m.first[s[i]]
+	if node == 0 {
+		return -1
+	}
+	found := -1
+	if k, ok := m.tokenAt[node]; ok {
+		found = k
+	}
+	for j := i + 1; j < len(s); j++ {
+		next, ok := m.edges[uint64(node)<<8|uint64(s[j])]
+		if !ok {
+			break
+		}
+		node = next
+		if k, ok := m.tokenAt[node]; ok {
+			found = k
 		}
 	}
-	return -1
+	return found
 }
 
 // isWordRune is \w of Rust's regex crate: Alphabetic, marks, decimal digits, connector
