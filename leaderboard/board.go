@@ -432,6 +432,11 @@ func indexScores(steps []validator.StepRecord, m *chain.Metagraph) scoreIndex {
 				Loss: d.AverageLoss, DatasetLoss: d.DatasetPerf, WinRate: d.WinRate, WinTotal: d.WinTotal,
 				Weight: d.Weight, Reason: d.Reason}, d.Hotkey})
 		}
+		// Models the validator refused before evaluating them (hash, size, constraints).
+		for _, d := range r.Rejected {
+			idx[d.UID] = append(idx[d.UID], indexedScore{Score{StepRef: ref, Repo: d.HF, Commit: d.Commit,
+				Reason: cmp.Or(d.Reason, "rejected by the validator")}, d.Hotkey})
+		}
 	}
 	for _, list := range idx {
 		slices.SortStableFunc(list, func(x, y indexedScore) int {

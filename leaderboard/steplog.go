@@ -123,5 +123,10 @@ func parseStepRecord(raw []byte) (validator.StepRecord, error) {
 			return rec, fmt.Errorf("uid_data key %q holds uid %d", key, u.UID)
 		}
 	}
+	for key, u := range rec.Rejected {
+		if key != fmt.Sprint(u.UID) {
+			return rec, fmt.Errorf("rejected key %q holds uid %d", key, u.UID)
+		}
+	}
 	return rec, nil
 }
