@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pretrain/pretrain/internal/wait"
 	"github.com/pretrain/pretrain/pyrand"
 )
 
@@ -70,14 +71,7 @@ func (l *Loader) sleep(ctx context.Context) error {
 	if l.Sleep != nil {
 		return l.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return wait.Sleep(ctx, d)
 }
 
 func (l *Loader) validate() error {

@@ -16,6 +16,7 @@ import (
 	"github.com/pretrain/pretrain/eval"
 	"github.com/pretrain/pretrain/hub"
 	"github.com/pretrain/pretrain/internal/atomicfile"
+	"github.com/pretrain/pretrain/internal/wait"
 	"github.com/pretrain/pretrain/modelstore"
 )
 
@@ -311,12 +312,8 @@ func commitUntilReadBack(ctx context.Context, ch PushChain, cfg PushConfig, data
 		default:
 			log.Warn("commit metadata", "err", err, "retry_in", delay)
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return 0, fmt.Errorf("commit metadata: %w", ctx.Err())
-		case <-t.C:
+		if err := wait.Sleep(ctx, delay); err != nil {
+			return 0, fmt.Errorf("commit metadata: %w", err)
 		}
 	}
 }

@@ -99,7 +99,13 @@ func TestKillNineRestart(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(500+rng.IntN(4000)) * time.Millisecond)
+		if round < 5 || weightsAt >= 0 {
+			time.Sleep(time.Duration(500+rng.IntN(4000)) * time.Millisecond)
+		} else { // the last run lives until the weights are set, to tell a slow machine from lost weights
+			for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline) && lastUpdate(t, s, vuid) == registered; {
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		s.advance(t, 1)
@@ -141,6 +147,9 @@ func TestKillNineRestart(t *testing.T) {
 	}
 	if prevStep == 0 {
 		t.Error("no step completed in 6 runs")
+	}
+	if weightsAt < 0 {
+		t.Error("weights were never set in 6 runs: lost")
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/pretrain/pretrain/competition"
 	"github.com/pretrain/pretrain/dataset"
 	"github.com/pretrain/pretrain/eval"
+	"github.com/pretrain/pretrain/internal/wait"
 	"github.com/pretrain/pretrain/modelstore"
 )
 
@@ -117,17 +118,8 @@ type Clock interface {
 
 type realClock struct{}
 
-func (realClock) Now() time.Time { return time.Now() }
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func (realClock) Now() time.Time                                   { return time.Now() }
+func (realClock) Sleep(ctx context.Context, d time.Duration) error { return wait.Sleep(ctx, d) }
 
 // Validator is the SN9 validator: the reference's threads as goroutines around the pure
 // rules. Build it with New, then Run it.
