@@ -18,6 +18,7 @@ const bf16LossBound = 3e-3
 // bf16LossBound of torch's, different from the fp32 loss (the rounding took effect), and
 // back to the fp32 loss bit for bit once the precision is fp32 again.
 func TestBF16LossWithinSpread(t *testing.T) {
+	skip := func(b [][]int32) bool { return testing.Short() && len(b[0]) > 300 } // 1024-token batches: normal mode only
 	var worst float64
 	for _, dir := range fixtureModels(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
@@ -29,6 +30,9 @@ func TestBF16LossWithinSpread(t *testing.T) {
 			e := loadExpected(t, dir)
 			fp32 := make([]float64, len(e.Batches))
 			for i, b := range e.Batches {
+				if skip(b) {
+					continue
+				}
 				if fp32[i], err = m.Loss(t.Context(), b); err != nil {
 					t.Fatal(err)
 				}
@@ -36,6 +40,9 @@ func TestBF16LossWithinSpread(t *testing.T) {
 			m.SetPrecision(PrecisionBF16)
 			changed := false
 			for i, b := range e.Batches {
+				if skip(b) {
+					continue
+				}
 				got, err := m.Loss(t.Context(), b)
 				if err != nil {
 					t.Fatal(err)
@@ -59,6 +66,9 @@ func TestBF16LossWithinSpread(t *testing.T) {
 			}
 			m.SetPrecision(PrecisionFP32)
 			for i, b := range e.Batches {
+				if skip(b) {
+					continue
+				}
 				got, err := m.Loss(t.Context(), b)
 				if err != nil {
 					t.Fatal(err)

@@ -12,21 +12,31 @@ import (
 	"github.com/pretrain/pretrain/tokenizer"
 )
 
-// TestEvalCommand scores nn's torch fixture through the CLI and compares with the losses
-// torch computed (nn/testdata/gen_fixtures.py).
-func TestEvalCommand(t *testing.T) {
-	dir := filepath.Join("..", "..", "nn", "testdata", "models", "llama-gqa-f32")
+// fixtureExpected is the part of an nn fixture's expected.json the eval tests read.
+type fixtureExpected struct {
+	Batches [][][]int32 `json:"batches"`
+	Losses  []any       `json:"losses"`
+}
+
+// nnFixture returns the directory of nn's torch fixture name and its expected losses.
+func nnFixture(t *testing.T, name string) (string, fixtureExpected) {
+	t.Helper()
+	dir := filepath.Join("..", "..", "nn", "testdata", "models", name)
 	raw, err := os.ReadFile(filepath.Join(dir, "expected.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var exp struct {
-		Batches [][][]int32 `json:"batches"`
-		Losses  []any       `json:"losses"`
-	}
+	var exp fixtureExpected
 	if err := json.Unmarshal(raw, &exp); err != nil {
 		t.Fatal(err)
 	}
+	return dir, exp
+}
+
+// TestEvalCommand scores nn's torch fixture through the CLI and compares with the losses
+// torch computed (nn/testdata/gen_fixtures.py).
+func TestEvalCommand(t *testing.T) {
+	dir, exp := nnFixture(t, "llama-gqa-f32")
 	tokens := filepath.Join(t.TempDir(), "tokens.json")
 	b, _ := json.Marshal(exp.Batches[1:4])
 	if err := os.WriteFile(tokens, b, 0o644); err != nil {
@@ -140,18 +150,7 @@ func TestEvalText(t *testing.T) {
 // --precision fp32 selects the float32 twin; both against torch's losses, bf16 within nn's
 // bf16 bound (3e-3 relative).
 func TestEvalPrecision(t *testing.T) {
-	dir := filepath.Join("..", "..", "nn", "testdata", "models", "llama-tied-bf16")
-	raw, err := os.ReadFile(filepath.Join(dir, "expected.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var exp struct {
-		Batches [][][]int32 `json:"batches"`
-		Losses  []any       `json:"losses"`
-	}
-	if err := json.Unmarshal(raw, &exp); err != nil {
-		t.Fatal(err)
-	}
+	dir, exp := nnFixture(t, "llama-tied-bf16")
 	tokens := filepath.Join(t.TempDir(), "tokens.json")
 	b, _ := json.Marshal(exp.Batches[1:3])
 	if err := os.WriteFile(tokens, b, 0o644); err != nil {
