@@ -70,6 +70,16 @@ var Specs = []Spec{
 	{ID: competition.DatasetLocal, Name: "local", Dataset: "pretrain/demo-corpus", Config: "default", Split: "train", FineWebStyle: true},
 }
 
+// SpecByID finds the loader of a competition task's dataset.
+func SpecByID(id competition.DatasetID) (Spec, error) {
+	for _, s := range Specs {
+		if s.ID == id {
+			return s, nil
+		}
+	}
+	return Spec{}, fmt.Errorf("no loader for dataset id %d", id)
+}
+
 // SpecByName finds a loader by its short name, its ID number or its HF dataset name
 // (dataset names shared by two loaders need the short name).
 func SpecByName(name string) (Spec, error) {

@@ -41,7 +41,7 @@ func LoadSample(ctx context.Context, src *dataset.Sources, comp competition.Comp
 		if task.Method != competition.MethodTextLoss {
 			return nil, fmt.Errorf("task %s: evaluation method %d is not supported", task.Name, task.Method)
 		}
-		spec, err := specOf(task.Dataset)
+		spec, err := dataset.SpecByID(task.Dataset)
 		if err != nil {
 			return nil, fmt.Errorf("task %s: %w", task.Name, err)
 		}
@@ -70,15 +70,6 @@ func LoadSample(ctx context.Context, src *dataset.Sources, comp competition.Comp
 		return nil, fmt.Errorf("competition %s: no task could load its data", comp.ID)
 	}
 	return s, nil
-}
-
-func specOf(id competition.DatasetID) (dataset.Spec, error) {
-	for _, s := range dataset.Specs {
-		if s.ID == id {
-			return s, nil
-		}
-	}
-	return dataset.Spec{}, fmt.Errorf("no loader for dataset id %d", id)
 }
 
 // Pages lists the pages of every task, in task order.

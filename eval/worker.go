@@ -136,7 +136,6 @@ type Worker struct {
 	// MemoryLimit bounds the worker's data segment (heap) in bytes; 0: unlimited. The model's
 	// weights are mapped read-only from their files and are not counted.
 	MemoryLimit uint64
-	Logger      *slog.Logger
 }
 
 // DefaultTimeout is the reference's per-model evaluation ttl.

@@ -1,6 +1,7 @@
 package localnet
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"log/slog"
@@ -43,45 +44,19 @@ type Config struct {
 // Defaults fill a Config's zero values: 2 s blocks, a 20-block tempo, 2 validators, 40
 // training steps of 4 x 128 tokens a round, the local competition's 4 pages of 512 tokens.
 func (c Config) withDefaults() Config {
-	if c.Dir == "" {
-		c.Dir = "localnet"
-	}
-	if c.BlockTime == 0 {
-		c.BlockTime = 2 * time.Second
-	}
-	if c.Tempo == 0 {
-		c.Tempo = 20
-	}
-	if c.Validators == 0 {
-		c.Validators = 2
-	}
-	if c.Steps == 0 {
-		c.Steps = 40
-	}
-	if c.SeqLen == 0 {
-		c.SeqLen = 128
-	}
-	if c.Batch == 0 {
-		c.Batch = 4
-	}
-	if c.Pages == 0 {
-		c.Pages = 4
-	}
-	if c.EvalSeqLen == 0 {
-		c.EvalSeqLen = 512
-	}
-	if c.HubListen == "" {
-		c.HubListen = "127.0.0.1:0"
-	}
-	if c.DataListen == "" {
-		c.DataListen = "127.0.0.1:0"
-	}
-	if c.LeaderboardListen == "" {
-		c.LeaderboardListen = "127.0.0.1:0"
-	}
-	if c.EvalTimeout == 0 {
-		c.EvalTimeout = 5 * time.Minute
-	}
+	c.Dir = cmp.Or(c.Dir, "localnet")
+	c.BlockTime = cmp.Or(c.BlockTime, 2*time.Second)
+	c.Tempo = cmp.Or(c.Tempo, 20)
+	c.Validators = cmp.Or(c.Validators, 2)
+	c.Steps = cmp.Or(c.Steps, 40)
+	c.SeqLen = cmp.Or(c.SeqLen, 128)
+	c.Batch = cmp.Or(c.Batch, 4)
+	c.Pages = cmp.Or(c.Pages, 4)
+	c.EvalSeqLen = cmp.Or(c.EvalSeqLen, 512)
+	c.HubListen = cmp.Or(c.HubListen, "127.0.0.1:0")
+	c.DataListen = cmp.Or(c.DataListen, "127.0.0.1:0")
+	c.LeaderboardListen = cmp.Or(c.LeaderboardListen, "127.0.0.1:0")
+	c.EvalTimeout = cmp.Or(c.EvalTimeout, 5*time.Minute)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -387,7 +387,7 @@ func (n *Net) startValidators(ctx context.Context, wg *sync.WaitGroup) error {
 		cfg.CleanStartDelay = 10 * time.Minute
 		cfg.ChainErrorWait = 5 * time.Second
 		node.v, err = validator.New(cfg, validator.Deps{Chain: n.chain, Signer: node.key, Hub: h, Data: data,
-			Evaluator: &eval.Worker{Command: worker, Env: n.cfg.WorkerEnv, Timeout: n.cfg.EvalTimeout, Logger: cfg.Logger}})
+			Evaluator: &eval.Worker{Command: worker, Env: n.cfg.WorkerEnv, Timeout: n.cfg.EvalTimeout}})
 		if err != nil {
 			return err
 		}

@@ -234,7 +234,7 @@ func (s *subnet) publish(t testing.TB, k *wallet.Keypair, dir, repo, secureHash 
 		}
 		secureHash = modelstore.SecureHash(h, k.SS58())
 	}
-	ns, name, _ := cutRepo(repo)
+	ns, name, _ := chain.SplitRepoID(repo)
 	id := chain.ModelID{Namespace: ns, Name: name, Commit: commit, SecureHash: secureHash, CompetitionID: int(competition.Local)}
 	if err := s.chain.Commit(ctx, k, s.netuid, id.String()); err != nil {
 		t.Fatal(err)

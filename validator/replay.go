@@ -13,7 +13,6 @@ import (
 	"github.com/pretrain/pretrain/competition"
 	"github.com/pretrain/pretrain/eval"
 	"github.com/pretrain/pretrain/modelstore"
-	"github.com/pretrain/pretrain/scoring"
 	"github.com/pretrain/pretrain/tokenizer"
 )
 
@@ -65,16 +64,13 @@ func (v *Validator) Replay(ctx context.Context, rec StepRecord) (*ReplayReport, 
 		diff("pages", nil, rec.Pages, pages)
 	}
 	for i, t := range sample.Tasks {
-		n := 0
-		for _, b := range t.Batches {
-			n += len(b) * len(b[0])
-		}
-		if i >= len(rec.Tasks) || rec.Tasks[i].Name != t.Task.Name || rec.Tasks[i].Tokens != n || rec.Tasks[i].Batches != len(t.Batches) {
+		now := taskRecord(t)
+		if i >= len(rec.Tasks) || rec.Tasks[i].Name != now.Name || rec.Tasks[i].Tokens != now.Tokens || rec.Tasks[i].Batches != now.Batches {
 			var logged any
 			if i < len(rec.Tasks) {
 				logged = rec.Tasks[i]
 			}
-			diff("tokens", nil, logged, TaskRecord{Name: t.Task.Name, Batches: len(t.Batches), Tokens: n})
+			diff("tokens", nil, logged, now)
 		}
 	}
 	sampleFile := filepath.Join(v.cfg.ModelDir, "vali-state", "replay-"+strconv.FormatInt(rec.Step, 10)+".json")
@@ -105,29 +101,20 @@ func (v *Validator) Replay(ctx context.Context, rec StepRecord) (*ReplayReport, 
 				diff("task "+t.Name, &uid, lt.RawScore, t.RawScore)
 			}
 		}
-		if r.Reason == "hash" {
+		if r.Reason == reasonHashMismatch {
 			diff("hash", &uid, u.SecureHash, "mismatch")
 		}
 		scores = append(scores, s)
 	}
-	models := make([]scoring.Model, len(scores))
-	uids := make([]chain.UID, len(scores))
-	for i, s := range scores {
-		models[i], uids[i] = scoring.Model{UID: s.UID, Block: s.Block, Loss: s.Score}, s.UID
-	}
-	r, err := scoring.Rank(models, comp.Constraints.Epsilon, rec.Block)
-	if err != nil {
-		return nil, err
-	}
 	n := len(rec.SubnetWeights)
-	for _, u := range uids {
+	for _, u := range rec.UIDs {
 		n = max(n, int(u)+1)
 	}
-	step, err := scoring.StepWeights(uids, r.WinRates, competition.Temperature, n)
+	_, r, step, err := rankStep(comp.Constraints.Epsilon, rec.Block, scores, n)
 	if err != nil {
 		return nil, err
 	}
-	for _, uid := range uids {
+	for _, uid := range rec.UIDs {
 		u := rec.UIDData[strconv.Itoa(int(uid))]
 		if c := slices.Contains(r.Competitive, uid); c != u.Competitive {
 			diff("competitive", &uid, u.Competitive, c)
@@ -157,16 +144,16 @@ func (v *Validator) replayScore(ctx context.Context, comp competition.Competitio
 	if u.Commit == "" || u.HF == "Unknown" {
 		return eval.Failed("no model logged")
 	}
-	ns, name, ok := cutRepo(u.HF)
-	if !ok {
-		return eval.Failed("bad repo " + u.HF)
+	ns, name, err := chain.SplitRepoID(u.HF)
+	if err != nil {
+		return eval.Failed(err.Error())
 	}
 	dir, hash, err := v.store.Fetch(ctx, v.hub, u.Hotkey, modelstore.Ref{Namespace: ns, Name: name, Commit: u.Commit}, comp.Constraints.MaxBytes)
 	if err != nil {
 		return eval.Failed("download: " + err.Error())
 	}
 	if u.SecureHash != "" && modelstore.SecureHash(hash, u.Hotkey) != u.SecureHash {
-		return eval.Failed("hash")
+		return eval.Failed(reasonHashMismatch)
 	}
 	r, err := v.evaluator.Evaluate(ctx, dir, sampleFile)
 	if err != nil {
@@ -175,11 +162,5 @@ func (v *Validator) replayScore(ctx context.Context, comp competition.Competitio
 	return r
 }
 
-func cutRepo(repo string) (string, string, bool) {
-	for i := range repo {
-		if repo[i] == '/' {
-			return repo[:i], repo[i+1:], i > 0 && i < len(repo)-1
-		}
-	}
-	return "", "", false
-}
+// reasonHashMismatch is replayScore's reason for files that do not match the logged secure hash.
+const reasonHashMismatch = "the downloaded files do not match the logged secure hash"

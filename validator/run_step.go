@@ -82,12 +82,7 @@ func (v *Validator) Step(ctx context.Context) (*StepRecord, error) {
 		}
 	}
 	for _, t := range sample.Tasks {
-		n := 0
-		for _, b := range t.Batches {
-			n += len(b) * len(b[0])
-		}
-		rec.Tasks = append(rec.Tasks, TaskRecord{Name: t.Task.Name, Dataset: t.Dataset, Weight: t.Task.Weight,
-			Pages: t.Pages, Batches: len(t.Batches), Tokens: n})
+		rec.Tasks = append(rec.Tasks, taskRecord(t))
 	}
 	var loadPerf, computePerf PerfMonitor
 	scores := make([]Scored, 0, len(uids))
@@ -199,6 +194,17 @@ func (v *Validator) rejectedFor(id competition.ID, mg *chain.Metagraph) map[stri
 			Commit: r.Metadata.ID.Commit, SecureHash: r.Metadata.ID.SecureHash, CompetitionID: id, Reason: r.Reason}
 	}
 	return out
+}
+
+// taskRecord is what the step log keeps of a task's data; Tokens counts the batches' tokens.
+func taskRecord(t eval.TaskData) TaskRecord {
+	n := 0
+	for _, b := range t.Batches {
+		for _, row := range b {
+			n += len(row)
+		}
+	}
+	return TaskRecord{Name: t.Task.Name, Dataset: t.Dataset, Weight: t.Task.Weight, Pages: t.Pages, Batches: len(t.Batches), Tokens: n}
 }
 
 func uidRecord(s Scored, r eval.Result, models *ModelTracker, comp competition.Competition, cur chain.Block) UIDRec {

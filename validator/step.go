@@ -44,18 +44,11 @@ type HotkeyResult struct {
 // updated in place; everything else is returned.
 func Decide(comp competition.Competition, active []competition.Competition, current chain.Block,
 	scores []Scored, n int, tracker *scoring.Tracker, sampleMin int) (Outcome, error) {
-	models := make([]scoring.Model, len(scores))
-	uids := make([]chain.UID, len(scores))
-	for i, s := range scores {
-		models[i] = scoring.Model{UID: s.UID, Block: s.Block, Loss: s.Score}
-		uids[i] = s.UID
-	}
-	eps := comp.Constraints.Epsilon
-	r, err := scoring.Rank(models, eps, current)
+	models, r, step, err := rankStep(comp.Constraints.Epsilon, current, scores, n)
 	if err != nil {
 		return Outcome{}, err
 	}
-	out := Outcome{Ranking: r}
+	out := Outcome{Ranking: r, StepWeights: step}
 	var top scoring.Model
 	for _, m := range models {
 		if r.HasTop && m.UID == r.Top {
@@ -69,9 +62,6 @@ func Decide(comp competition.Competition, active []competition.Competition, curr
 		}
 		out.Results = append(out.Results, HotkeyResult{Hotkey: s.Hotkey, Result: res})
 	}
-	if out.StepWeights, err = scoring.StepWeights(uids, r.WinRates, competition.Temperature, n); err != nil {
-		return Outcome{}, err
-	}
 	if err := tracker.Record(comp.ID, out.StepWeights); err != nil {
 		return Outcome{}, err
 	}
@@ -83,6 +73,25 @@ func Decide(comp competition.Competition, active []competition.Competition, curr
 	out.SubnetWeights = tracker.SubnetWeights(supported(active), 0)
 	out.Keep = UIDsToKeep(r, models, tracker.Weights(comp.ID), sampleMin)
 	return out, nil
+}
+
+// rankStep ranks a step's scores (competitive filter, wins, win rates) and computes its
+// softmax weights over n uids: the part of a step that replay recomputes.
+func rankStep(eps competition.EpsilonFunc, current chain.Block, scores []Scored, n int) ([]scoring.Model, scoring.Ranking, []float32, error) {
+	models := make([]scoring.Model, len(scores))
+	uids := make([]chain.UID, len(scores))
+	for i, s := range scores {
+		models[i], uids[i] = scoring.Model{UID: s.UID, Block: s.Block, Loss: s.Score}, s.UID
+	}
+	r, err := scoring.Rank(models, eps, current)
+	if err != nil {
+		return nil, scoring.Ranking{}, nil, err
+	}
+	step, err := scoring.StepWeights(uids, r.WinRates, competition.Temperature, n)
+	if err != nil {
+		return nil, scoring.Ranking{}, nil, err
+	}
+	return models, r, step, nil
 }
 
 // supported drops the competitions this implementation cannot evaluate (see

@@ -2,12 +2,12 @@ package validator
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -139,16 +139,9 @@ func (w *WandB) newRun(ctx context.Context, rec *StepRecord) error {
 	if len(resp.Errors) > 0 {
 		return fmt.Errorf("wandb: create run: %s", resp.Errors[0].Message)
 	}
-	w.run, w.steps = cmpOr(resp.Data.UpsertBucket.Bucket.Name, string(id)), 0
+	w.run, w.steps = cmp.Or(resp.Data.UpsertBucket.Bucket.Name, string(id)), 0
 	w.logger().Info("wandb run started", "run", name, "id", w.run)
 	return nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func (w *WandB) logger() *slog.Logger {
@@ -193,7 +186,6 @@ func (w *WandB) post(ctx context.Context, path string, body, out any) error {
 	if out != nil {
 		return json.Unmarshal(data, out)
 	}
-	_, _ = io.Copy(io.Discard, res.Body)
 	return nil
 }
 

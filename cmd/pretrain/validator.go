@@ -120,7 +120,7 @@ func (c *validatorFlags) build(ctx context.Context, e *env, reg prometheus.Regis
 		return fail(err)
 	}
 	deps.Evaluator = &eval.Worker{Command: []string{exe, "eval-worker"}, Timeout: c.EvalTimeout,
-		MemoryLimit: uint64(c.EvalMemory) << 30, Logger: e.log}
+		MemoryLimit: uint64(c.EvalMemory) << 30}
 	deps.Metrics = validator.NewMetrics(reg)
 	v, err := validator.New(cfg, deps)
 	if err != nil {
