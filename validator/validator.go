@@ -346,7 +346,7 @@ func (v *Validator) syncModel(ctx context.Context, uid chain.UID, hotkey string,
 		return false, fmt.Errorf("%w: uid %d has no metadata", errMisconfigured, uid)
 	}
 	if err != nil {
-		return false, err
+		return false, chainErr{fmt.Errorf("metadata of uid %d: %w", uid, err)}
 	}
 	id, err := chain.ParseModelID(c.Data)
 	if err != nil {
