@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -45,6 +46,22 @@ func (f *dataFlags) seed() (*big.Int, error) {
 		return v, nil
 	}
 	return nil, fmt.Errorf("%w: give --seed or --block-hash", errUsage)
+}
+
+// dataSourceFlags are the validator's datasets-server flags, shared by every command that
+// reads the competitions' data as validators do (validator, miner score).
+type dataSourceFlags struct {
+	DataEndpoint string `name:"data.endpoint" default:"https://datasets-server.huggingface.co" help:"Datasets-server base URL (a local pretrain dataserver works)."`
+	HFToken      string `name:"data.hf_token" env:"HF_TOKEN" help:"HF token for the datasets that need one (Stack)."`
+	AWSKeyID     string `name:"data.aws_access_key_id" env:"AWS_ACCESS_KEY_ID" help:"AWS key id for Stack v2 contents."`
+	AWSSecret    string `name:"data.aws_secret_access_key" env:"AWS_SECRET_ACCESS_KEY" help:"AWS secret for Stack v2 contents."`
+	DataCache    string `name:"data.cache_dir" type:"path" help:"Keep fetched pages here (the validator's default: MODEL_DIR/data-cache)."`
+}
+
+// sources opens the data sources; defaultCache is used when --data.cache_dir is not given.
+func (f *dataSourceFlags) sources(e *env, defaultCache string) (*dataset.Sources, error) {
+	return dataset.NewSources(dataset.SourcesConfig{Endpoint: f.DataEndpoint, HFToken: f.HFToken,
+		AWSAccessKeyID: f.AWSKeyID, AWSSecretAccessKey: f.AWSSecret, CacheDir: cmp.Or(f.DataCache, defaultCache), Logger: e.log})
 }
 
 // sources reads HF_TOKEN and the AWS keys from the environment; each is sent only to the

@@ -30,12 +30,7 @@ type minerScoreCmd struct {
 	CommitBlock int64    `name:"commit-block" help:"Block the model would be committed at (default: the next block)."`
 	Store       string   `type:"path" help:"Keep the opponents' models here (default: a temporary directory)."`
 
-	// The validator's data flags.
-	DataEndpoint string `name:"data.endpoint" default:"https://datasets-server.huggingface.co" help:"Datasets-server base URL (a local pretrain dataserver works)."`
-	HFToken      string `name:"data.hf_token" env:"HF_TOKEN" help:"HF token for the datasets that need one (Stack)."`
-	AWSKeyID     string `name:"data.aws_access_key_id" env:"AWS_ACCESS_KEY_ID" help:"AWS key id for Stack v2 contents."`
-	AWSSecret    string `name:"data.aws_secret_access_key" env:"AWS_SECRET_ACCESS_KEY" help:"AWS secret for Stack v2 contents."`
-	DataCache    string `name:"data.cache_dir" type:"path" help:"Keep fetched pages here."`
+	dataSourceFlags `embed:""`
 }
 
 func (c *minerScoreCmd) Run(ctx context.Context, e *env) error {
@@ -76,8 +71,7 @@ func (c *minerScoreCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	data, err := dataset.NewSources(dataset.SourcesConfig{Endpoint: c.DataEndpoint, HFToken: c.HFToken,
-		AWSAccessKeyID: c.AWSKeyID, AWSSecretAccessKey: c.AWSSecret, CacheDir: c.DataCache, Logger: e.log})
+	data, err := c.sources(e, "")
 	if err != nil {
 		return err
 	}

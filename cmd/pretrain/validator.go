@@ -17,7 +17,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pretrain/pretrain/competition"
-	"github.com/pretrain/pretrain/dataset"
 	"github.com/pretrain/pretrain/eval"
 	"github.com/pretrain/pretrain/hub"
 	"github.com/pretrain/pretrain/internal/httpserve"
@@ -39,13 +38,9 @@ type validatorFlags struct {
 	NetUID       uint16 `name:"netuid" default:"9" help:"Subnet."`
 	Schedule     string `default:"mainnet" enum:"mainnet,local" help:"Competition schedule: ${enum}."`
 
-	HubEndpoint  string `name:"hub.endpoint" env:"HF_ENDPOINT" default:"https://huggingface.co" help:"Model hub."`
-	HubToken     string `name:"hub.token" env:"HF_ACCESS_TOKEN" help:"Hub token for private reads (rarely needed)."`
-	DataEndpoint string `name:"data.endpoint" default:"https://datasets-server.huggingface.co" help:"Datasets-server."`
-	HFToken      string `name:"data.hf_token" env:"HF_TOKEN" help:"HF token for the datasets that need one (Stack)."`
-	AWSKeyID     string `name:"data.aws_access_key_id" env:"AWS_ACCESS_KEY_ID" help:"AWS key id for Stack v2 contents."`
-	AWSSecret    string `name:"data.aws_secret_access_key" env:"AWS_SECRET_ACCESS_KEY" help:"AWS secret for Stack v2 contents."`
-	DataCache    string `name:"data.cache_dir" type:"path" help:"Keep fetched pages here (default MODEL_DIR/data-cache)."`
+	HubEndpoint     string `name:"hub.endpoint" env:"HF_ENDPOINT" default:"https://huggingface.co" help:"Model hub."`
+	HubToken        string `name:"hub.token" env:"HF_ACCESS_TOKEN" help:"Hub token for private reads (rarely needed)."`
+	dataSourceFlags `embed:""`
 
 	ModelDir           string `name:"model_dir" type:"path" default:"model-store" help:"Model store and validator state."`
 	SampleMin          int    `name:"sample_min" default:"5" help:"Uids each competition keeps evaluating."`
@@ -107,12 +102,7 @@ func (c *validatorFlags) build(ctx context.Context, e *env, reg prometheus.Regis
 	if deps.Hub, err = hub.New(hub.Config{Endpoint: c.HubEndpoint, Token: c.HubToken, Logger: e.log}); err != nil {
 		return fail(err)
 	}
-	cache := c.DataCache
-	if cache == "" {
-		cache = filepath.Join(c.ModelDir, "data-cache")
-	}
-	if deps.Data, err = dataset.NewSources(dataset.SourcesConfig{Endpoint: c.DataEndpoint, HFToken: c.HFToken,
-		AWSAccessKeyID: c.AWSKeyID, AWSSecretAccessKey: c.AWSSecret, CacheDir: cache, Logger: e.log}); err != nil {
+	if deps.Data, err = c.sources(e, filepath.Join(c.ModelDir, "data-cache")); err != nil {
 		return fail(err)
 	}
 	exe, err := os.Executable()
