@@ -58,9 +58,6 @@ func NewSources(cfg SourcesConfig) (*Sources, error) {
 	return s, nil
 }
 
-// Endpoint is the datasets-server base URL in use.
-func (s *Sources) Endpoint() string { return s.client.Endpoint() }
-
 // Loader returns a loader of spec reading through these sources; the caller sets the
 // sequence length, batch size and page count.
 func (s *Sources) Loader(spec Spec, tok Tokenizer, seqLen, batchSize, numPages int) (*Loader, error) {
