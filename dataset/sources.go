@@ -1,9 +1,11 @@
 package dataset
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 )
 
 // SourcesConfig is the environment every loader needs: where rows come from, credentials,
@@ -66,4 +68,9 @@ func (s *Sources) Loader(spec Spec, tok Tokenizer, seqLen, batchSize, numPages i
 	}
 	return &Loader{Spec: spec, Source: s.source, Tokenizer: tok, Blobs: s.blobs, HFToken: s.client.HasToken(),
 		SeqLen: seqLen, BatchSize: batchSize, NumPages: numPages, Log: s.cfg.Logger}, nil
+}
+
+// PlanPages draws spec's pages for seed as the loader would, through these sources.
+func (s *Sources) PlanPages(ctx context.Context, spec Spec, seed *big.Int, numPages int) ([]Page, error) {
+	return PlanPages(ctx, s.source, spec, seed, numPages)
 }

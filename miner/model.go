@@ -37,12 +37,12 @@ func DefaultTokenizer(arch string) string {
 // renamed into place, so dir is never half written. It returns the parameter count.
 func InitModel(dir string, c InitConfig) (int64, error) {
 	fail := func(err error) (int64, error) { return 0, fmt.Errorf("init model %s: %w", dir, err) }
-	if c.Arch != "gpt2" && c.Arch != "llama" {
-		return fail(fmt.Errorf("arch %q (want gpt2 or llama)", c.Arch))
-	}
 	_, cfg, err := nn.Preset(c.Preset)
 	if err != nil {
 		return fail(err)
+	}
+	if c.Arch == "" {
+		c.Arch = family(cfg)
 	}
 	if fam := family(cfg); fam != c.Arch {
 		return fail(fmt.Errorf("preset %s is a %s model, not %s", c.Preset, fam, c.Arch))

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 
 	"github.com/pretrain/pretrain/nn"
 	"github.com/pretrain/pretrain/nn/kernels"
@@ -16,12 +14,12 @@ type benchCmd struct {
 }
 
 type benchEvalCmd struct {
-	Preset string `default:"gpt2-124m" help:"Model shape: gpt2-124m, gpt2-tiny, llama-tiny, llama-1b, llama-3b."`
-	DType  string `name:"dtype" default:"F32" enum:"F32,BF16,F16" help:"Weight dtype: ${enum}."`
-	SeqLen int    `name:"seq-len" default:"1024" help:"Tokens per batch (batch size 1)."`
+	Preset string `default:"gpt2-124m" help:"Model shape: ${presets}."`
+	DType  string `name:"dtype" default:"F32" enum:"F32,BF16,F16" help:"Weight dtype. One of ${enum}."`
+	SeqLen int    `name:"seq-len" default:"1024" help:"Tokens per row (sequence length L). One row per batch."`
 	Runs   int    `default:"5" help:"Timed runs after one warm-up."`
 	// As eval's --precision.
-	Precision string `enum:"auto,fp32,bf16" default:"auto" help:"Arithmetic of the weight GEMMs: fp32, bf16, or auto (bf16 for --dtype BF16)."`
+	Precision string `enum:"auto,fp32,bf16" default:"auto" help:"Arithmetic of the weight GEMMs: fp32, bf16, or auto. auto is bf16 for --dtype BF16."`
 }
 
 func (c *benchEvalCmd) Run(ctx context.Context, e *env) error {
@@ -29,19 +27,17 @@ func (c *benchEvalCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	out, _ := json.Marshal(res) // plain numbers and strings: cannot fail
-	_, err = fmt.Fprintln(e.stdout, string(out))
-	return err
+	return printJSON(e, res)
 }
 
 type benchGemmCmd struct {
 	M     int    `default:"1024" help:"Rows of the activation."`
 	N     int    `default:"3072" help:"Rows of the weight (output features)."`
 	K     int    `default:"768" help:"Inner dimension."`
-	DType string `name:"dtype" default:"F32" enum:"F32,BF16,F16" help:"Weight dtype: ${enum}."`
+	DType string `name:"dtype" default:"F32" enum:"F32,BF16,F16" help:"Weight dtype. One of ${enum}."`
 	Runs  int    `default:"10" help:"Timed runs after one warm-up."`
 	// As eval's --precision.
-	Precision string `enum:"auto,fp32,bf16" default:"auto" help:"GEMM arithmetic: fp32, bf16, or auto (bf16 for --dtype BF16)."`
+	Precision string `enum:"auto,fp32,bf16" default:"auto" help:"Arithmetic of the weight GEMMs: fp32, bf16, or auto. auto is bf16 for --dtype BF16."`
 }
 
 func (c *benchGemmCmd) Run(ctx context.Context, e *env) error {
@@ -52,8 +48,6 @@ func (c *benchGemmCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	precision := map[bool]string{false: "fp32", true: "bf16"}[bf16]
-	out, _ := json.Marshal(map[string]any{"m": c.M, "n": c.N, "k": c.K, "dtype": c.DType, "precision": precision, "kernel": kernels.Active(),
+	return printJSON(e, map[string]any{"m": c.M, "n": c.N, "k": c.K, "dtype": c.DType, "precision": precision, "kernel": kernels.Active(),
 		"workers": kernels.Workers(), "gflops": runs, "median_gflops": med})
-	_, err = fmt.Fprintln(e.stdout, string(out))
-	return err
 }

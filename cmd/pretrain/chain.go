@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/pretrain/pretrain/chain"
 	"github.com/pretrain/pretrain/chain/localchain"
-	"github.com/pretrain/pretrain/chain/subtensor"
 	"github.com/pretrain/pretrain/wallet"
 )
 
@@ -33,44 +31,13 @@ type chainCmd struct {
 	Advance     chainAdvanceCmd     `cmd:"" help:"Produce blocks now (running the epochs due)."`
 }
 
-type chainFlags struct {
-	Path string `name:"chain.path" default:"localchain.db" help:"Local chain SQLite file."`
-}
-
-func (f chainFlags) open(ctx context.Context, e *env) (*localchain.Chain, error) {
-	if !localchain.Exists(f.Path) {
-		return nil, fmt.Errorf("%w: no local chain at %s (run pretrain chain init)", errUsage, f.Path)
-	}
-	return localchain.Open(ctx, localchain.Config{Path: f.Path, Logger: e.log})
-}
-
-// backendFlags choose the chain a reading command talks to: the local chain file, or the real
-// network with the reference's subtensor flags.
-type backendFlags struct {
-	chainFlags `embed:""`
-	Network    string `name:"subtensor.network" placeholder:"finney|test|local" help:"Use the real chain instead of --chain.path."`
-	Endpoint   string `name:"subtensor.chain_endpoint" placeholder:"ws://HOST:PORT" help:"Subtensor websocket endpoint (overrides --subtensor.network)."`
-}
-
-type closingChain interface {
-	chain.Chain
-	Close() error
-}
-
-func (f backendFlags) open(ctx context.Context, e *env) (closingChain, error) {
-	if f.Network == "" && f.Endpoint == "" {
-		return f.chainFlags.open(ctx, e)
-	}
-	return subtensor.Open(ctx, subtensor.Config{Network: f.Network, Endpoint: f.Endpoint, Logger: e.log})
-}
-
 type chainInitCmd struct {
 	chainFlags `embed:""`
-	NetUID     uint16        `name:"netuid" default:"9" help:"Subnet to create."`
+	NetUID     uint16        `name:"netuid" default:"9" help:"Subnet. The one to create."`
 	Tempo      uint16        `default:"360" help:"Blocks between epochs."`
 	MaxUIDs    uint16        `name:"max-uids" default:"256" help:"Subnet size."`
 	Validators uint16        `name:"max-validators" default:"64" help:"Validator permits."`
-	BlockTime  time.Duration `name:"block-time" default:"12s" help:"Block interval of the wall clock."`
+	BlockTime  time.Duration `name:"block-time" default:"12s" help:"Block interval. Of the wall clock, unless --manual."`
 	Manual     bool          `help:"Blocks advance only with pretrain chain advance."`
 	RateLimit  int64         `name:"weights-rate-limit" default:"100" help:"Blocks between weight settings of one hotkey (0: none)."`
 	Yuma3      bool          `name:"yuma3" help:"Use Yuma3 bonds (subtensor's Yuma3On)."`
@@ -175,7 +142,7 @@ func (c *chainStakeCmd) Run(ctx context.Context, e *env) error {
 type chainMetagraphCmd struct {
 	backendFlags `embed:""`
 	NetUID       uint16 `name:"netuid" default:"9" help:"Subnet."`
-	JSON         bool   `name:"json" help:"Print JSON."`
+	JSON         bool   `name:"json" help:"Print JSON instead of text."`
 }
 
 func (c *chainMetagraphCmd) Run(ctx context.Context, e *env) error {
@@ -189,7 +156,7 @@ func (c *chainMetagraphCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	if c.JSON {
-		return json.NewEncoder(e.stdout).Encode(m)
+		return printJSON(e, m)
 	}
 	fmt.Fprintf(e.stdout, "subnet %d at block %d: %d neurons\n", m.NetUID, m.Block, m.N)
 	fmt.Fprintf(e.stdout, "%4s %-48s %12s %3s %7s %7s %7s %7s %12s %8s\n",
@@ -208,7 +175,7 @@ func (c *chainMetagraphCmd) Run(ctx context.Context, e *env) error {
 type chainHyperparamsCmd struct {
 	backendFlags `embed:""`
 	NetUID       uint16 `name:"netuid" default:"9" help:"Subnet."`
-	JSON         bool   `name:"json" help:"Print JSON."`
+	JSON         bool   `name:"json" help:"Print JSON instead of text."`
 }
 
 func (c *chainHyperparamsCmd) Run(ctx context.Context, e *env) error {
@@ -222,7 +189,7 @@ func (c *chainHyperparamsCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	if c.JSON {
-		return json.NewEncoder(e.stdout).Encode(h)
+		return printJSON(e, h)
 	}
 	fmt.Fprintf(e.stdout, "subnet %d\n", c.NetUID)
 	for _, row := range []struct {
@@ -243,8 +210,8 @@ type chainCommitsCmd struct {
 	backendFlags `embed:""`
 	walletFlags  `embed:""`
 	NetUID       uint16 `name:"netuid" default:"9" help:"Subnet."`
-	HotkeySS58   string `name:"hotkey" help:"Hotkey address to read (default: the wallet's hotkey)."`
-	JSON         bool   `name:"json" help:"Print JSON."`
+	HotkeySS58   string `name:"hotkey-address" placeholder:"SS58" help:"Hotkey address. Default: the wallet's hotkey."`
+	JSON         bool   `name:"json" help:"Print JSON instead of text."`
 }
 
 func (c *chainCommitsCmd) Run(ctx context.Context, e *env) error {
@@ -270,7 +237,7 @@ func (c *chainCommitsCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	if c.JSON {
-		return json.NewEncoder(e.stdout).Encode(ws)
+		return printJSON(e, ws)
 	}
 	fmt.Fprintf(e.stdout, "%s on subnet %d: %d commits\n", hotkey, c.NetUID, len(ws))
 	for _, w := range ws {
@@ -289,7 +256,7 @@ func (c *chainCommitsCmd) Run(ctx context.Context, e *env) error {
 type chainBeaconCmd struct {
 	chainFlags `embed:""`
 	Round      uint64 `help:"Round whose signature to print (default: the latest published)."`
-	JSON       bool   `name:"json" help:"Print JSON."`
+	JSON       bool   `name:"json" help:"Print JSON instead of text."`
 }
 
 func (c *chainBeaconCmd) Run(ctx context.Context, e *env) error {
@@ -323,7 +290,7 @@ func (c *chainBeaconCmd) Run(ctx context.Context, e *env) error {
 	}{hex.EncodeToString(b.PublicKey.Bytes()), b.Schedule.Genesis, b.Schedule.Period.Milliseconds(), int64(head),
 		latest, round, hex.EncodeToString(sig.Bytes())}
 	if c.JSON {
-		return json.NewEncoder(e.stdout).Encode(out)
+		return printJSON(e, out)
 	}
 	fmt.Fprintf(e.stdout, "public key %s\nround 1 at %s, one per %v; block %d: round %d\nround %d signature %s\n",
 		out.PublicKey, out.Genesis.UTC().Format(time.RFC3339Nano), b.Schedule.Period, head, latest, round, out.Signature)
@@ -334,9 +301,9 @@ type chainCommitmentCmd struct {
 	backendFlags `embed:""`
 	walletFlags  `embed:""`
 	NetUID       uint16 `name:"netuid" default:"9" help:"Subnet."`
-	HotkeySS58   string `name:"hotkey" help:"Hotkey address to read (default: the wallet's hotkey)."`
+	HotkeySS58   string `name:"hotkey-address" placeholder:"SS58" help:"Hotkey address. Default: the wallet's hotkey."`
 	Set          string `help:"Commit this data (at most 128 bytes) with the wallet's hotkey."`
-	JSON         bool   `name:"json" help:"Print JSON."`
+	JSON         bool   `name:"json" help:"Print JSON instead of text."`
 }
 
 func (c *chainCommitmentCmd) Run(ctx context.Context, e *env) error {
@@ -378,16 +345,11 @@ func printCommitment(w io.Writer, hotkey string, cm chain.Commitment, asJSON boo
 	if !utf8.ValidString(cm.Data) {
 		return fmt.Errorf("commitment of %s at block %d is not UTF-8, so not JSON: %s", hotkey, cm.Block, strconv.Quote(cm.Data))
 	}
-	out, err := json.Marshal(struct {
+	return writeJSON(w, struct {
 		Hotkey string      `json:"hotkey"`
 		Data   string      `json:"data"`
 		Block  chain.Block `json:"block"`
 	}{hotkey, cm.Data, cm.Block})
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "%s\n", escapeC1(out))
-	return err
 }
 
 // displayText returns s, a stranger's string, for a terminal: as is if it is UTF-8 of
@@ -399,20 +361,6 @@ func displayText(s string) string {
 		return s
 	}
 	return strconv.Quote(s)
-}
-
-// escapeC1 escapes DEL and the C1 controls (U+0080 to U+009F, CSI among them) in JSON text,
-// which encoding/json writes raw; the C0 controls it escapes already.
-func escapeC1(js []byte) []byte {
-	out := make([]byte, 0, len(js))
-	for _, r := range string(js) {
-		if r == 0x7f || r >= 0x80 && r <= 0x9f {
-			out = fmt.Appendf(out, `\u%04x`, r)
-			continue
-		}
-		out = utf8.AppendRune(out, r)
-	}
-	return out
 }
 
 type chainAdvanceCmd struct {

@@ -61,7 +61,7 @@ func TestWalletAndLocalChain(t *testing.T) {
 	const metadata = "ns:name:0123456789012345678901234567890123456789:k2oYXKqiZrucvpgengXLeM1zKwsygOuURBK7b4+PB68=:99"
 	must("chain", "commitment", "--chain.path", db, "--wallet.path", wallets, "--wallet.name", "m", "--set", metadata)
 	must("chain", "advance", "--chain.path", db, "--blocks", "12")
-	got := must("chain", "commitment", "--chain.path", db, "--hotkey", show.Hotkey, "--json")
+	got := must("chain", "commitment", "--chain.path", db, "--hotkey-address", show.Hotkey, "--json")
 	if !strings.Contains(got, metadata) {
 		t.Errorf("commitment read back = %s", got)
 	}
@@ -92,7 +92,8 @@ func TestChainHyperparams(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"Tempo":12,"WeightsRateLimit":0,"MinAllowedWeights":2,"MaxWeightLimit":40000,"WeightsVersion":5,"CommitRevealEnabled":false,"RevealPeriodEpochs":3}`
-	if strings.TrimSpace(out) != want {
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, []byte(out)); err != nil || compact.String() != want {
 		t.Errorf("chain hyperparams = %s, want %s", out, want)
 	}
 	if _, _, err := runCLI(t, "chain", "init", "--chain.path", db, "--netuid", "3", "--commit-reveal", "maybe"); err == nil {
@@ -131,7 +132,7 @@ func TestChainCommits(t *testing.T) {
 		t.Fatal(err)
 	}
 	commits := func() []chain.WeightCommit {
-		out, _, err := runCLI(t, "chain", "commits", "--chain.path", db, "--hotkey", v.SS58(), "--json")
+		out, _, err := runCLI(t, "chain", "commits", "--chain.path", db, "--hotkey-address", v.SS58(), "--json")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,7 +151,7 @@ func TestChainCommits(t *testing.T) {
 	if ws := commits(); len(ws) != 1 || ws[0].Status != chain.CommitRevealed || ws[0].Resolved != 17 {
 		t.Errorf("chain commits at block 17 = %+v, want revealed at 17", ws)
 	}
-	out, _, err := runCLI(t, "chain", "commits", "--chain.path", db, "--hotkey", v.SS58())
+	out, _, err := runCLI(t, "chain", "commits", "--chain.path", db, "--hotkey-address", v.SS58())
 	if err != nil || !strings.Contains(out, "block 11 round 68: revealed at block 17") {
 		t.Errorf("chain commits = %q, %v", out, err)
 	}

@@ -3,12 +3,11 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/big"
-	"os"
 
 	"github.com/pretrain/pretrain/chain"
+	"github.com/pretrain/pretrain/competition"
 	"github.com/pretrain/pretrain/dataset"
 	"github.com/pretrain/pretrain/tokenizer"
 )
@@ -20,13 +19,28 @@ type dataCmd struct {
 	Batches dataBatchesCmd `cmd:"" help:"Fetch, tokenize and pack a loader's pages; write the selected batches as JSON."`
 }
 
-// dataFlags are shared by both data commands.
+// dataFlags are shared by both data commands: which competition task's loader, which seed.
 type dataFlags struct {
-	Dataset   string `required:"" help:"Loader: falcon, fineweb, fineweb-edu2, stack-v1, stack-v2, pes2ox, finemath-3plus, infiwebmath-3plus (or its HF dataset name or id)."`
-	Seed      string `help:"Seed, a decimal integer (Python random.seed)." xor:"seed"`
-	BlockHash string `name:"block-hash" help:"Sync block hash (64 hex digits, 0x optional, any case); seed = int(sha256(its 0x-prefixed lowercase form).hexdigest(), 16)." xor:"seed"`
-	NumPages  int    `name:"num-pages" default:"1" help:"Pages to draw (num_pages)."`
-	Endpoint  string `default:"https://datasets-server.huggingface.co" help:"Datasets-server base URL (a local 'pretrain dataserver' works)."`
+	competitionFlags `embed:""`
+	scheduleFlag     `embed:""`
+	Dataset          string   `help:"Dataset loader. One of falcon, fineweb, fineweb-edu2, stack-v1, stack-v2, pes2ox, finemath-3plus, infiwebmath-3plus, local (or its HF dataset name or id); default: the competition's, when it reads one."`
+	Seed             seedFlag `xor:"seed" placeholder:"N" help:"Seed, a decimal integer. Seeds the page draw as Python's random.seed."`
+	BlockHash        string   `name:"block-hash" xor:"seed" help:"Sync block hash (64 hex digits, 0x optional, any case); seed = int(sha256(its 0x-prefixed lowercase form).hexdigest(), 16)."`
+	Pages            int      `aliases:"num-pages" help:"Pages to draw (num_pages). Default: the competition task's."`
+	dataSourceFlags  `embed:""`
+}
+
+// task resolves the competition's task for --dataset, with --pages applied.
+func (f *dataFlags) task() (competition.Competition, competition.EvalTask, dataset.Spec, error) {
+	comp, err := f.competition(f.Schedule)
+	if err != nil {
+		return comp, competition.EvalTask{}, dataset.Spec{}, err
+	}
+	task, spec, err := taskFor(comp, f.Dataset)
+	if f.Pages != 0 {
+		task.NumPages = f.Pages
+	}
+	return comp, task, spec, err
 }
 
 func (f *dataFlags) seed() (*big.Int, error) {
@@ -38,58 +52,30 @@ func (f *dataFlags) seed() (*big.Int, error) {
 			return nil, fmt.Errorf("%w: --block-hash %q: %v", errUsage, f.BlockHash, err)
 		}
 		return dataset.SeedFromBlockHash(h.String()), nil
-	case f.Seed != "":
-		v, ok := new(big.Int).SetString(f.Seed, 10)
-		if !ok {
-			return nil, fmt.Errorf("%w: --seed %q is not a decimal integer", errUsage, f.Seed)
-		}
-		return v, nil
+	case f.Seed.set():
+		return f.Seed.v, nil
 	}
 	return nil, fmt.Errorf("%w: give --seed or --block-hash", errUsage)
 }
 
-// dataSourceFlags are the validator's datasets-server flags, shared by every command that
-// reads the competitions' data as validators do (validator, miner score).
-type dataSourceFlags struct {
-	DataEndpoint string `name:"data.endpoint" default:"https://datasets-server.huggingface.co" help:"Datasets-server base URL (a local pretrain dataserver works)."`
-	HFToken      string `name:"data.hf_token" env:"HF_TOKEN" help:"HF token for the datasets that need one (Stack)."`
-	AWSKeyID     string `name:"data.aws_access_key_id" env:"AWS_ACCESS_KEY_ID" help:"AWS key id for Stack v2 contents."`
-	AWSSecret    string `name:"data.aws_secret_access_key" env:"AWS_SECRET_ACCESS_KEY" help:"AWS secret for Stack v2 contents."`
-	DataCache    string `name:"data.cache_dir" type:"path" help:"Keep fetched pages here (the validator's default: MODEL_DIR/data-cache)."`
-}
-
-// sources opens the data sources; defaultCache is used when --data.cache_dir is not given.
-func (f *dataSourceFlags) sources(e *env, defaultCache string) (*dataset.Sources, error) {
-	return dataset.NewSources(dataset.SourcesConfig{Endpoint: f.DataEndpoint, HFToken: f.HFToken,
-		AWSAccessKeyID: f.AWSKeyID, AWSSecretAccessKey: f.AWSSecret, CacheDir: cmp.Or(f.DataCache, defaultCache), Logger: e.log})
-}
-
-// sources reads HF_TOKEN and the AWS keys from the environment; each is sent only to the
-// host it is for.
-func (f *dataFlags) sources(cacheDir string, e *env) (*dataset.Sources, error) {
-	return dataset.NewSources(dataset.SourcesConfig{Endpoint: f.Endpoint, HFToken: os.Getenv("HF_TOKEN"),
-		AWSAccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"), AWSSecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
-		CacheDir: cacheDir, Logger: e.log})
-}
-
 type dataPagesCmd struct {
-	dataFlags
+	dataFlags `embed:""`
 }
 
 func (c *dataPagesCmd) Run(ctx context.Context, e *env) error {
-	spec, err := dataset.SpecByName(c.Dataset)
+	_, task, spec, err := c.task()
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return err
 	}
 	seed, err := c.seed()
 	if err != nil {
 		return err
 	}
-	client, err := dataset.NewClient(dataset.ClientConfig{Endpoint: c.Endpoint, Token: os.Getenv("HF_TOKEN")})
+	sources, err := c.sources(e, "", spec)
 	if err != nil {
 		return err
 	}
-	pages, err := dataset.PlanPages(ctx, client, spec, seed, c.NumPages)
+	pages, err := sources.PlanPages(ctx, spec, seed, task.NumPages)
 	if err != nil {
 		return err
 	}
@@ -105,39 +91,37 @@ func (c *dataPagesCmd) Run(ctx context.Context, e *env) error {
 	for _, p := range pages {
 		out.Pages = append(out.Pages, page{p, spec.PageName(p)})
 	}
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return printJSON(e, out)
 }
 
 type dataBatchesCmd struct {
-	dataFlags
-	Tokenizer string `required:"" help:"Tokenizer name, e.g. Xenova/gpt-4 or gpt2."`
-	SeqLen    int    `name:"seq-len" default:"4096" help:"Sequence length L."`
-	BatchSize int    `name:"batch-size" default:"1" help:"Rows per batch."`
+	dataFlags `embed:""`
+	Tokenizer string `help:"Tokenizer: a built-in name (gpt2, distilgpt2, Xenova/gpt-4), a model directory or a tokenizer.json. Default: the competition's."`
+	SeqLen    int    `name:"seq-len" help:"Tokens per row (sequence length L). Default: the competition's."`
+	Batch     int    `aliases:"batch-size" help:"Rows per batch. Default: the competition task's (batch_size)."`
 	Unpacked  bool   `help:"pack_samples=False: pad each document with EOS to a multiple of L."`
-	Out       string `required:"" type:"path" help:"Output file: a JSON array of sequences (arrays of token ids)."`
-	CacheDir  string `name:"cache-dir" type:"path" help:"Keep fetched pages here and reuse them."`
+	Out       string `required:"" type:"path" help:"Output path. A JSON array of sequences (arrays of token ids)."`
 }
 
 func (c *dataBatchesCmd) Run(ctx context.Context, e *env) error {
-	spec, err := dataset.SpecByName(c.Dataset)
+	comp, task, spec, err := c.task()
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return err
 	}
 	seed, err := c.seed()
 	if err != nil {
 		return err
 	}
-	tok, err := tokenizer.Load(c.Tokenizer)
+	tok, err := tokenizer.Load(cmp.Or(c.Tokenizer, comp.Constraints.Tokenizer))
 	if err != nil {
 		return err
 	}
-	sources, err := c.sources(c.CacheDir, e)
+	seqLen := cmp.Or(c.SeqLen, comp.Constraints.SequenceLength)
+	sources, err := c.sources(e, "", spec)
 	if err != nil {
 		return err
 	}
-	l, err := sources.Loader(spec, tok, c.SeqLen, c.BatchSize, c.NumPages)
+	l, err := sources.Loader(spec, tok, seqLen, cmp.Or(c.Batch, task.BatchSize), task.NumPages)
 	if err != nil {
 		return err
 	}
@@ -149,10 +133,17 @@ func (c *dataBatchesCmd) Run(ctx context.Context, e *env) error {
 	if err := dataset.WriteBatchesFile(c.Out, batches); err != nil {
 		return err
 	}
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(map[string]any{
-		"dataset": spec.Dataset, "seed": seed.String(), "pages": res.PageNames,
-		"tokens": len(res.Tokens), "batches": len(batches), "out": c.Out,
+	written := 0
+	for _, b := range batches {
+		for _, row := range b {
+			written += len(row)
+		}
+	}
+	return printJSON(e, map[string]any{
+		"competition": comp.ID.String(), "dataset": spec.Dataset, "seed": seed.String(), "pages": res.PageNames,
+		"tokenizer": cmp.Or(c.Tokenizer, comp.Constraints.Tokenizer), "seq_len": seqLen,
+		// The pages' tokens before the cut, and what the file holds: the first 50 batches
+		// of the shuffled rows, as validators keep them.
+		"page_tokens": len(res.Tokens), "batches": len(batches), "batch_tokens": written, "out": c.Out,
 	})
 }

@@ -46,7 +46,7 @@ func localDataserver(t *testing.T) string {
 
 func TestDataPages(t *testing.T) {
 	out, _, err := runCLI(t, "data", "pages", "--dataset", "falcon", "--block-hash",
-		"0xa97f42f48fddd14f4c7443b46f9961a227c9a699e60f74dd08346713ba5dcd4c", "--num-pages", "3")
+		"0xa97f42f48fddd14f4c7443b46f9961a227c9a699e60f74dd08346713ba5dcd4c", "--pages", "3")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestDataPages(t *testing.T) {
 		}
 	}
 	url := localDataserver(t)
-	out, _, err = runCLI(t, "data", "pages", "--dataset", "fineweb", "--seed", "1", "--num-pages", "4", "--endpoint", url)
+	out, _, err = runCLI(t, "data", "pages", "--dataset", "fineweb", "--seed", "1", "--pages", "4", "--data.endpoint", url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +76,8 @@ func TestDataPages(t *testing.T) {
 func TestDataBatches(t *testing.T) {
 	url := localDataserver(t)
 	outFile := filepath.Join(t.TempDir(), "batches.json")
-	args := []string{"data", "batches", "--dataset", "fineweb", "--seed", "7", "--num-pages", "2", "--endpoint", url,
-		"--tokenizer", "gpt2", "--seq-len", "64", "--out", outFile, "--cache-dir", filepath.Join(t.TempDir(), "cache")}
+	args := []string{"data", "batches", "--dataset", "fineweb", "--seed", "7", "--pages", "2", "--data.endpoint", url,
+		"--tokenizer", "gpt2", "--seq-len", "64", "--out", outFile, "--data.cache_dir", filepath.Join(t.TempDir(), "cache")}
 	bad := slices.Clone(args)
 	bad[slices.Index(bad, "gpt2")] = "no/such-tokenizer"
 	if _, _, err := runCLI(t, bad...); err == nil {
@@ -119,12 +119,12 @@ func TestDataBatches(t *testing.T) {
 // of the same hash gives the same pages; a malformed hash is a usage error.
 func TestDataPagesBlockHashNormalized(t *testing.T) {
 	const canonical = "0xa97f42f48fddd14f4c7443b46f9961a227c9a699e60f74dd08346713ba5dcd4c"
-	want, _, err := runCLI(t, "data", "pages", "--dataset", "falcon", "--block-hash", canonical, "--num-pages", "2")
+	want, _, err := runCLI(t, "data", "pages", "--dataset", "falcon", "--block-hash", canonical, "--pages", "2")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, h := range []string{strings.ToUpper(canonical[2:]), canonical[2:], "0X" + strings.ToUpper(canonical[2:])} {
-		got, _, err := runCLI(t, "data", "pages", "--dataset", "falcon", "--block-hash", h, "--num-pages", "2")
+		got, _, err := runCLI(t, "data", "pages", "--dataset", "falcon", "--block-hash", h, "--pages", "2")
 		if err != nil || got != want {
 			t.Errorf("--block-hash %s: %v\n%s\nwant\n%s", h, err, got, want)
 		}

@@ -9,8 +9,8 @@ import (
 
 // dataserverCmd serves local JSON-lines datasets with the datasets-server /rows and /size API.
 type dataserverCmd struct {
-	Dir    string `required:"" type:"existingdir" help:"Directory laid out as <dataset>/<config>/<split>.jsonl[.gz]."`
-	Listen string `default:"127.0.0.1:8089" help:"Address to listen on."`
+	Dir    string `required:"" type:"existingdir" help:"Directory of the command's data. Laid out as <dataset>/<config>/<split>.jsonl[.gz]."`
+	Listen string `default:"127.0.0.1:8089" help:"Address to listen on. host:port."`
 }
 
 func (c *dataserverCmd) Run(ctx context.Context, e *env) error {

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
+	"github.com/pretrain/pretrain/competition"
 	"github.com/pretrain/pretrain/dataset"
+	"github.com/pretrain/pretrain/eval"
 	"github.com/pretrain/pretrain/internal/bounded"
 	"github.com/pretrain/pretrain/internal/progress"
 	"github.com/pretrain/pretrain/nn"
@@ -17,19 +20,25 @@ import (
 // evalCmd scores a model on token batches the way validators do (compute_text_loss):
 // per-batch mean cross-entropy and their mean, printed as JSON.
 type evalCmd struct {
-	Model      string `required:"" type:"existingdir" help:"Hugging Face model directory (config.json + safetensors)."`
-	Tokens     string `type:"existingfile" xor:"input" required:"" help:"JSON array of batches, each a [B][L] array of token ids (data batches output)."`
-	Text       string `type:"existingfile" xor:"input" required:"" help:"Text to score: JSON lines with a text or content field (.gz allowed), or plain text; tokenized and packed as SN9's loaders do."`
-	SeqLen     int    `name:"seq-len" default:"512" help:"Tokens per row with --text (the local competition's 512; SN9's text competitions use 4096)."`
-	Tokenizer  string `help:"Tokenizer name or directory for --text (default: the model directory's, else gpt2)."`
-	MaxBatches int    `name:"max-batches" help:"Evaluate at most this many batches (0: all)."`
-	Check      bool   `help:"Also run the generation sanity check (check_for_reasonable_output) on batches 0 and 1."`
-	JSON       bool   `name:"json" help:"Print JSON (the only output format; accepted for scripts)."`
-	Precision  string `enum:"auto,fp32,bf16" default:"auto" help:"Arithmetic of the weight GEMMs: fp32 (stored weights widened exactly), bf16 (weights and GEMM inputs rounded to bfloat16, float32 sums), or auto: the model's dtype (bf16 for BF16 weights, as validators load models in bfloat16)."`
+	competitionFlags `embed:""`
+	scheduleFlag     `embed:""`
+	Model            string `required:"" type:"existingdir" help:"Model directory (Hugging Face layout: config.json and safetensors)."`
+	Tokens           string `type:"existingfile" xor:"input" required:"" help:"JSON array of batches, each a [B][L] array of token ids (data batches output)."`
+	Text             string `type:"existingfile" xor:"input" required:"" help:"Text to score: JSON lines with a text or content field (.gz allowed), or plain text; tokenized and packed as SN9's loaders do."`
+	SeqLen           int    `name:"seq-len" help:"Tokens per row (sequence length L). Used with --text; default: the competition's."`
+	Tokenizer        string `help:"Tokenizer: a built-in name (gpt2, distilgpt2, Xenova/gpt-4), a model directory or a tokenizer.json. Used with --text; default: the model directory's, else the competition's."`
+	MaxBatches       int    `name:"max-batches" help:"Evaluate at most this many batches (0: all)."`
+	Check            bool   `help:"Score as a validator would: the competition's constraints and the sanity check (check_for_reasonable_output on batches 0 and 1); a failure scores +Inf with the reason."`
+	JSON             bool   `name:"json" help:"Print JSON instead of text. JSON is eval's only output, so this changes nothing."`
+	Precision        string `enum:"auto,fp32,bf16" default:"auto" help:"Arithmetic of the weight GEMMs: fp32, bf16, or auto. fp32 widens the stored weights exactly; bf16 rounds weights and GEMM inputs to bfloat16 and sums in float32; auto follows the model's dtype (bf16 for BF16 weights, as validators load models in bfloat16)."`
 }
 
 func (c *evalCmd) Run(ctx context.Context, e *env) error {
-	batches, err := c.batches(ctx)
+	comp, err := c.competition(c.Schedule)
+	if err != nil {
+		return err
+	}
+	batches, err := c.batches(ctx, comp)
 	if err != nil {
 		return err
 	}
@@ -46,22 +55,53 @@ func (c *evalCmd) Run(ctx context.Context, e *env) error {
 	}
 	e.log.Info("model loaded", "architecture", m.Architecture(), "params", m.ParamCount(), "batches", len(batches),
 		"precision", m.Precision())
+	var rejected error
+	if c.Check {
+		_, rejected = eval.CheckDir(c.Model, comp.Constraints)
+	}
 	bar := progress.New(e.stderr, progress.Options{Label: "eval", Total: int64(len(batches)), Unit: "batches"})
 	rep, err := m.Evaluate(ctx, batches, c.Check, func(done, total int) { bar.Set(int64(done)) })
 	bar.Finish()
-	if err != nil {
+	switch {
+	case err != nil && rejected != nil && ctx.Err() == nil:
+		// A model the validator refuses may not even run on these tokens: the verdict is
+		// the answer asked for.
+		return printJSON(e, map[string]any{"error": err.Error(), "validator": validatorVerdict(comp, rejected, nil)})
+	case err != nil:
 		return err
 	}
-	out, err := json.Marshal(jsonLosses(rep))
-	if err != nil {
-		return err
+	out := jsonLosses(rep)
+	if c.Check {
+		out["validator"] = validatorVerdict(comp, rejected, rep)
 	}
-	_, err = fmt.Fprintln(e.stdout, string(out))
-	return err
+	return printJSON(e, out)
+}
+
+// validatorVerdict is what a validator of comp would record for this model on these batches:
+// +Inf with the reason when the model breaks the competition's constraints (rejected) or
+// fails the sanity check (the reference's score_model), else the mean loss.
+func validatorVerdict(comp competition.Competition, rejected error, rep *nn.EvalReport) map[string]any {
+	v := map[string]any{"competition": comp.ID.String()}
+	reason := ""
+	if rejected != nil {
+		reason = rejected.Error()
+	} else if rep.Reasonable == nil {
+		reason = fmt.Sprintf("%d batches: the sanity check needs 2", rep.Batches)
+	} else if !*rep.Reasonable {
+		reason = "sanity check failed: " + rep.Reason
+	} else if math.IsInf(rep.MeanLoss, 0) || math.IsNaN(rep.MeanLoss) {
+		reason = fmt.Sprintf("loss is %v", rep.MeanLoss)
+	}
+	if reason != "" {
+		v["score"], v["reason"] = finiteOr(math.Inf(1)), reason
+		return v
+	}
+	v["score"] = rep.MeanLoss
+	return v
 }
 
 // batches reads --tokens, or tokenizes and packs --text.
-func (c *evalCmd) batches(ctx context.Context) ([][][]int32, error) {
+func (c *evalCmd) batches(ctx context.Context, comp competition.Competition) ([][][]int32, error) {
 	if c.Tokens != "" {
 		f, err := bounded.Open(c.Tokens) // refuses FIFOs and other special files
 		if err != nil {
@@ -70,10 +110,11 @@ func (c *evalCmd) batches(ctx context.Context) ([][][]int32, error) {
 		defer f.Close()
 		return nn.ReadBatches(f)
 	}
-	if c.SeqLen < 2 {
-		return nil, fmt.Errorf("%w: --seq-len %d: need at least 2", errUsage, c.SeqLen)
+	seqLen := cmp.Or(c.SeqLen, comp.Constraints.SequenceLength)
+	if seqLen < 2 {
+		return nil, fmt.Errorf("%w: --seq-len %d: need at least 2", errUsage, seqLen)
 	}
-	tok, err := tokenizer.Load(modelTokenizer(c.Tokenizer, c.Model))
+	tok, err := tokenizer.Load(modelTokenizer(c.Tokenizer, c.Model, comp.Constraints.Tokenizer))
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +122,7 @@ func (c *evalCmd) batches(ctx context.Context) ([][][]int32, error) {
 	if err != nil {
 		return nil, err
 	}
-	packed, err := dataset.DocumentBatches(ctx, docs, tok, c.SeqLen)
+	packed, err := dataset.DocumentBatches(ctx, docs, tok, seqLen)
 	if err != nil {
 		return nil, fmt.Errorf("eval %s: %w", c.Text, err)
 	}
@@ -93,34 +134,27 @@ func (c *evalCmd) batches(ctx context.Context) ([][][]int32, error) {
 }
 
 // modelTokenizer is name if set, else dir if it carries a tokenizer.json (as the trainer's
-// checkpoints and model init write them), else gpt2.
-func modelTokenizer(name, dir string) string {
+// checkpoints and model init write them), else fallback.
+func modelTokenizer(name, dir, fallback string) string {
 	if name != "" {
 		return name
 	}
 	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err == nil {
 		return dir
 	}
-	return "gpt2"
+	return fallback
 }
 
-// jsonLosses replaces +Inf (not representable in JSON) by the string "inf".
-func jsonLosses(r *nn.EvalReport) any {
-	type alias nn.EvalReport
+// jsonLosses is the report as a JSON object, +Inf (not a JSON number) as the string "+Inf".
+func jsonLosses(r *nn.EvalReport) map[string]any {
 	losses := make([]any, len(r.Losses))
 	for i, l := range r.Losses {
 		losses[i] = finiteOr(l)
 	}
-	return struct {
-		*alias
-		Losses   []any `json:"losses"`
-		MeanLoss any   `json:"mean_loss"`
-	}{(*alias)(r), losses, finiteOr(r.MeanLoss)}
-}
-
-func finiteOr(v float64) any {
-	if v > 1e308 || v < -1e308 || v != v {
-		return fmt.Sprint(v)
+	out := map[string]any{"losses": losses, "mean_loss": finiteOr(r.MeanLoss), "batches": r.Batches,
+		"tokens": r.Tokens, "seconds": r.Seconds, "tokens_per_second": r.TokensPerSecond, "precision": r.Precision}
+	if r.Reasonable != nil {
+		out["reasonable"], out["reason"] = *r.Reasonable, r.Reason
 	}
-	return v
+	return out
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/pretrain/pretrain/miner"
@@ -12,13 +11,13 @@ import (
 
 // generateCmd is the notebook's inference cell: tokenize, generate, decode.
 type generateCmd struct {
-	Model        string  `required:"" type:"existingdir" help:"Hugging Face model directory."`
+	Model        string  `required:"" type:"existingdir" help:"Model directory (Hugging Face layout: config.json and safetensors)."`
 	Prompt       string  `xor:"prompt" required:"" help:"Prompt text."`
 	PromptIDs    []int32 `name:"prompt-ids" xor:"prompt" required:"" help:"Prompt as token ids (comma-separated) instead of text."`
 	MaxNewTokens int     `name:"max-new-tokens" default:"50" help:"Most tokens to generate."`
 	MinNewTokens int     `name:"min-new-tokens" help:"Tokens to generate before an end-of-sequence token may end the text."`
-	Tokenizer    string  `help:"Tokenizer name or directory (default: the model directory's, else gpt2)."`
-	JSON         bool    `name:"json" help:"Print JSON: prompt ids, new ids and text."`
+	Tokenizer    string  `help:"Tokenizer: a built-in name (gpt2, distilgpt2, Xenova/gpt-4), a model directory or a tokenizer.json. Default: the model directory's, else gpt2."`
+	JSON         bool    `name:"json" help:"Print JSON instead of text. Prompt ids, new ids and text."`
 }
 
 func (c *generateCmd) Run(ctx context.Context, e *env) error {
@@ -27,7 +26,7 @@ func (c *generateCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer m.Close()
-	tok, err := tokenizer.Load(modelTokenizer(c.Tokenizer, c.Model))
+	tok, err := tokenizer.Load(modelTokenizer(c.Tokenizer, c.Model, "gpt2"))
 	if err != nil {
 		return err
 	}
@@ -42,7 +41,7 @@ func (c *generateCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	if c.JSON {
-		return json.NewEncoder(e.stdout).Encode(g)
+		return printJSON(e, g)
 	}
 	_, err = fmt.Fprintln(e.stdout, c.Prompt+g.Text)
 	return err

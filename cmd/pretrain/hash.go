@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 
 	"github.com/pretrain/pretrain/modelstore"
 )
@@ -12,7 +10,7 @@ import (
 // secure hash a miner commits on chain.
 type hashCmd struct {
 	Dir    string `arg:"" type:"existingdir" help:"Model directory (e.g. a downloaded snapshot)."`
-	Hotkey string `help:"Hotkey (SS58) to salt the secure hash with."`
+	Hotkey string `name:"hotkey-address" placeholder:"SS58" help:"Hotkey address. Salts the secure hash a miner commits."`
 }
 
 func (c *hashCmd) Run(ctx context.Context, e *env) error {
@@ -20,12 +18,9 @@ func (c *hashCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	out, _ := json.Marshal(h) // a base64 string: cannot fail
-	line := `{"hash": ` + string(out)
+	out := map[string]string{"hash": h}
 	if c.Hotkey != "" {
-		sh, _ := json.Marshal(modelstore.SecureHash(h, c.Hotkey))
-		line += `, "secure_hash": ` + string(sh)
+		out["secure_hash"] = modelstore.SecureHash(h, c.Hotkey)
 	}
-	_, err = fmt.Fprintln(e.stdout, line+"}")
-	return err
+	return printJSON(e, out)
 }

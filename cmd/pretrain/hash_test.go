@@ -31,7 +31,7 @@ func TestHashCommand(t *testing.T) {
 		want map[string]string
 	}{
 		{"plain", []string{"hash", tree}, map[string]string{"hash": ref.HashTree.Hash}},
-		{"hotkey", []string{"hash", tree, "--hotkey", ref.Hotkey},
+		{"hotkey", []string{"hash", tree, "--hotkey-address", ref.Hotkey},
 			map[string]string{"hash": ref.HashTree.Hash, "secure_hash": ref.HashTree.SecureHash}},
 	}
 	for _, tt := range tests {

@@ -1,42 +1,26 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/pretrain/pretrain/hub"
 	"github.com/pretrain/pretrain/modelstore"
 )
 
-// hubCmd groups the Hugging Face Hub client commands. The token comes from HF_ACCESS_TOKEN or
-// HF_TOKEN and the endpoint from --endpoint or HF_ENDPOINT.
+// hubCmd groups the Hugging Face Hub client commands.
 type hubCmd struct {
 	Upload   hubUploadCmd   `cmd:"" help:"Upload a model directory as one commit; prints the commit id."`
 	Info     hubInfoCmd     `cmd:"" help:"Print a model repo's files and sizes at a revision as JSON."`
 	Download hubDownloadCmd `cmd:"" help:"Download the files the reference loader fetches, pinned to a commit; prints the hash."`
 }
 
-type hubEndpoint struct {
-	Endpoint string `help:"Hub base URL (default: HF_ENDPOINT or https://huggingface.co)."`
-}
-
-func (h hubEndpoint) client(e *env) (*hub.Client, error) {
-	cfg := hub.ConfigFromEnv(os.Getenv)
-	cfg.Endpoint = cmp.Or(h.Endpoint, cfg.Endpoint)
-	cfg.Logger = e.log
-	cfg.Progress = e.stderr
-	return hub.New(cfg)
-}
-
 type hubUploadCmd struct {
-	hubEndpoint
-	Dir     string `arg:"" type:"existingdir" help:"Model directory to upload."`
-	Repo    string `required:"" help:"Repo id, namespace/name."`
-	Private bool   `help:"Leave the repo private (by default it is made public after the commit)."`
-	Message string `help:"Commit message." default:"Upload model"`
+	hubFlags `embed:""`
+	Dir      string `arg:"" type:"existingdir" help:"Model directory to upload."`
+	Repo     string `required:"" help:"Hub repo id, namespace/name."`
+	Private  bool   `help:"Leave the repo private (by default it is made public after the commit)."`
+	Message  string `help:"Commit message." default:"Upload model"`
 }
 
 func (c *hubUploadCmd) Run(ctx context.Context, e *env) error {
@@ -58,9 +42,9 @@ func (c *hubUploadCmd) Run(ctx context.Context, e *env) error {
 }
 
 type hubInfoCmd struct {
-	hubEndpoint
-	Repo     string `arg:"" help:"Repo id, namespace/name."`
-	Revision string `help:"Branch or commit." default:"main"`
+	hubFlags `embed:""`
+	Repo     string `arg:"" help:"Hub repo id, namespace/name."`
+	Revision string `help:"Hub revision. A branch or a commit." default:"main"`
 }
 
 func (c *hubInfoCmd) Run(ctx context.Context, e *env) error {
@@ -92,16 +76,14 @@ func (c *hubInfoCmd) Run(ctx context.Context, e *env) error {
 		}
 		out.Files = append(out.Files, x)
 	}
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return printJSON(e, out)
 }
 
 type hubDownloadCmd struct {
-	hubEndpoint
-	Repo     string `arg:"" help:"Repo id, namespace/name."`
-	Revision string `required:"" help:"Commit id (40 hex digits)."`
-	Out      string `required:"" help:"Directory to create with the downloaded files."`
+	hubFlags `embed:""`
+	Repo     string `arg:"" help:"Hub repo id, namespace/name."`
+	Revision string `required:"" help:"Hub revision. A commit id (40 hex digits)."`
+	Out      string `required:"" help:"Output path. The directory to create with the downloaded files."`
 	MaxBytes int64  `name:"max-bytes" help:"Refuse repos whose files total more than this (0: no limit)."`
 }
 
@@ -117,7 +99,5 @@ func (c *hubDownloadCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	b, _ := json.Marshal(map[string]string{"dir": c.Out, "hash": h})
-	_, err = fmt.Fprintln(e.stdout, string(b))
-	return err
+	return printJSON(e, map[string]string{"dir": c.Out, "hash": h})
 }

@@ -9,9 +9,9 @@ import (
 
 // hubserverCmd serves a local model hub (the Hugging Face Hub API subset) from a directory.
 type hubserverCmd struct {
-	Dir    string `required:"" help:"Directory holding the hub's repos and objects."`
+	Dir    string `required:"" help:"Directory of the command's data. The hub's repos and objects."`
 	Listen string `default:"127.0.0.1:7860" help:"Address to listen on."`
-	Tokens string `type:"existingfile" help:"JSON file {\"namespace\": \"token\"} (mode 0600) of write tokens."`
+	Tokens string `name:"write-tokens" type:"existingfile" help:"JSON file {\"namespace\": \"token\"} (mode 0600) of write tokens."`
 }
 
 func (c *hubserverCmd) Run(ctx context.Context, e *env) error {

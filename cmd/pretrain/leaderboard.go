@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -8,21 +9,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pretrain/pretrain/competition"
+	"github.com/pretrain/pretrain/hub"
 	"github.com/pretrain/pretrain/leaderboard"
 	"github.com/pretrain/pretrain/leaderboard/screenshot"
 )
 
 type leaderboardCmd struct {
-	backendFlags `embed:""`
-	NetUID       uint16        `name:"netuid" default:"9" help:"Subnet."`
-	Schedule     string        `default:"mainnet" enum:"mainnet,local" help:"Competition schedule: ${enum}."`
-	Listen       string        `default:"127.0.0.1:8080" help:"Address to serve the pages and the JSON API on."`
-	StepLog      []string      `name:"steplog" sep:"none" placeholder:"FILE" help:"A validator's step log file to follow (repeatable)."`
-	Validator    []string      `name:"validator" sep:"none" placeholder:"URL" help:"A validator's base URL whose GET /steplog to poll (repeatable)."`
-	Hub          string        `name:"hub.endpoint" default:"https://huggingface.co" help:"Model hub that repo links point to."`
-	Refresh      time.Duration `default:"30s" help:"Interval between reads of the chain and the step logs."`
-	Screenshot   string        `placeholder:"DIR" help:"Read the sources once, write a PNG of each page to DIR with headless Chromium, and exit."`
+	subnetFlags     `embed:""`
+	hubEndpointFlag `embed:""`
+	Listen          string        `default:"127.0.0.1:8080" help:"Address to listen on. Serves the pages and the JSON API."`
+	StepLog         []string      `name:"steplog" sep:"none" placeholder:"FILE" help:"Step log file (JSON lines). A validator's, to follow; repeatable."`
+	Validator       []string      `name:"validator" sep:"none" placeholder:"URL" help:"A validator's base URL whose GET /steplog to poll (repeatable)."`
+	Refresh         time.Duration `default:"30s" help:"Interval between reads of the chain and the step logs."`
+	Screenshot      string        `placeholder:"DIR" help:"Read the sources once, write a PNG of each page to DIR with headless Chromium, and exit."`
 }
 
 func (c *leaderboardCmd) Run(ctx context.Context, e *env) error {
@@ -35,8 +34,8 @@ func (c *leaderboardCmd) Run(ctx context.Context, e *env) error {
 	}
 	defer ch.Close()
 	srv, err := leaderboard.New(leaderboard.Config{
-		Chain: ch, NetUID: c.NetUID, Schedule: competition.Schedules[c.Schedule],
-		StepLogs: c.StepLog, Validators: c.Validator, Hub: c.Hub, Refresh: c.Refresh,
+		Chain: ch, NetUID: c.NetUID, Schedule: c.schedule(),
+		StepLogs: c.StepLog, Validators: c.Validator, Hub: cmp.Or(c.HubEndpoint, hub.DefaultEndpoint), Refresh: c.Refresh,
 		DownloadFlags: c.downloadFlags(), Logger: e.log,
 	})
 	if err != nil {
@@ -54,8 +53,8 @@ func (c *leaderboardCmd) Run(ctx context.Context, e *env) error {
 func (c *leaderboardCmd) downloadFlags() string {
 	var f []string
 	switch {
-	case c.Endpoint != "":
-		f = append(f, "--subtensor.chain_endpoint "+c.Endpoint)
+	case c.ChainEndpoint != "":
+		f = append(f, "--subtensor.chain_endpoint "+c.ChainEndpoint)
 	case c.Network != "":
 		f = append(f, "--subtensor.network "+c.Network)
 	default:

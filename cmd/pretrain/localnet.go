@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,16 +13,16 @@ import (
 
 // localnetCmd runs the whole subnet on this machine.
 type localnetCmd struct {
-	Dir        string        `default:"localnet" type:"path" help:"State directory; a second run continues from it."`
+	Dir        string        `default:"localnet" type:"path" help:"Directory of the command's data. The subnet's state: a second run continues from it."`
 	Rounds     int           `help:"Run this many miner rounds, then stop and print the summary (0: until interrupted)."`
-	JSON       bool          `name:"json" help:"Print the summary as one JSON document."`
-	BlockTime  time.Duration `name:"block-time" default:"2s" help:"Local chain block interval."`
-	Tempo      uint16        `default:"20" help:"Blocks between Yuma Consensus epochs."`
+	JSON       bool          `name:"json" help:"Print JSON instead of text. The summary as one document."`
+	BlockTime  time.Duration `name:"block-time" default:"2s" help:"Block interval. Of the local chain."`
+	Tempo      uint16        `default:"20" help:"Blocks between epochs. Yuma Consensus runs at each."`
 	Validators int           `default:"2" help:"Validators (different stakes)."`
-	Steps      int64         `default:"40" help:"Training steps per round of the best-funded miner."`
-	SeqLen     int           `name:"seq-len" default:"128" help:"Training sequence length."`
-	Batch      int           `default:"4" help:"Training rows per step."`
-	Pages      int           `default:"4" help:"Corpus pages each evaluation reads (the local competition's 4)."`
+	Steps      int64         `default:"40" help:"Optimizer steps. Per round, of the best-funded miner."`
+	SeqLen     int           `name:"seq-len" default:"128" help:"Tokens per row (sequence length L). Of the miners' training rows."`
+	Batch      int           `default:"4" help:"Rows per batch. Of the miners' training steps."`
+	Pages      int           `default:"4" help:"Pages to draw (num_pages). Each evaluation reads this many (the local competition's 4)."`
 	EvalSeqLen int           `name:"eval-seq-len" default:"512" help:"Evaluation sequence length (the local competition's 512)."`
 	HubListen  string        `name:"hub.listen" default:"127.0.0.1:0" help:"Local hub address (port 0: any free port)."`
 	DataListen string        `name:"data.listen" default:"127.0.0.1:0" help:"Local datasets server address."`
@@ -48,9 +47,7 @@ func (c *localnetCmd) Run(ctx context.Context, e *env) error {
 		HubListen: c.HubListen, DataListen: c.DataListen, LeaderboardListen: c.Board, Out: e.stderr, Logger: log})
 	if sum != nil {
 		if c.JSON {
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			if werr := enc.Encode(sum); werr != nil {
+			if werr := printJSON(e, sum); werr != nil {
 				return werr
 			}
 		} else {

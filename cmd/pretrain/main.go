@@ -11,9 +11,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
+	"github.com/pretrain/pretrain/nn"
 )
 
 func main() {
@@ -81,7 +83,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		kong.Exit(func(code int) { panic(exitRequest{code}) }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
 		kong.Configuration(kong.JSON),
-		kong.Vars{"version": versionString()},
+		kong.Vars{"version": versionString(), "presets": strings.Join(nn.Presets(), ", ")},
 	)
 	if err != nil {
 		return err

@@ -20,31 +20,31 @@ type minerCmd struct {
 
 // minerTrainCmd is `pretrain miner train`; its flags map one to one onto train.Config.
 type minerTrainCmd struct {
-	Arch            string  `required:"" enum:"gpt2,llama" help:"Architecture family: ${enum}."`
-	Preset          string  `help:"Model shape, an nn preset (e.g. gpt2-tiny, gpt2-124m, llama-tiny); not with --init."`
+	Arch            string  `required:"" enum:"gpt2,llama" help:"Architecture family: gpt2 or llama."`
+	Preset          string  `help:"Model shape: ${presets}. Not with --init."`
 	Init            string  `type:"existingdir" help:"Continue from this Hugging Face model directory instead of a preset."`
 	Data            string  `required:"" help:"Training corpus: a JSON-lines file with a content or text field (.gz allowed), or a datasets-server URL."`
-	Dataset         string  `help:"Dataset name when --data is a datasets-server URL (default local)."`
-	Pages           int     `help:"Pages drawn from a datasets-server (default 20)."`
+	Dataset         string  `help:"Dataset loader. Its name when --data is a datasets-server URL (default local)."`
+	Pages           int     `help:"Pages to draw (num_pages). From a datasets-server (default 20)."`
 	HFToken         string  `name:"hf-token" env:"HF_TOKEN" help:"Hugging Face token for datasets that need one."`
-	Out             string  `required:"" help:"Run directory: trainer_state.bin, latest/ and best/ model directories."`
-	Tokenizer       string  `help:"Tokenizer name or directory (default: gpt2 for gpt2, Xenova/gpt-4 for llama)."`
-	Steps           int64   `help:"Optimizer steps (also the cosine schedule's length)."`
+	Out             string  `required:"" help:"Output path. The run directory: trainer_state.bin, latest/ and best/ model directories."`
+	Tokenizer       string  `help:"Tokenizer: a built-in name (gpt2, distilgpt2, Xenova/gpt-4), a model directory or a tokenizer.json. Default: gpt2 for gpt2, Xenova/gpt-4 for llama."`
+	Steps           int64   `help:"Optimizer steps. Also the cosine schedule's length."`
 	Minutes         float64 `help:"Wall-clock budget in minutes (constant rate after warm-up unless --steps is set)."`
 	LR              float64 `name:"lr" help:"Peak learning rate (default 1e-3)."`
 	MinLR           float64 `name:"min-lr" help:"Learning-rate floor of the cosine decay (default lr/10)."`
 	Warmup          int64   `help:"Warm-up steps (default min(100, steps/10))."`
 	WeightDecay     float64 `name:"weight-decay" help:"AdamW weight decay of 2-D weights (default 0.1)."`
 	Clip            float64 `help:"Gradient-norm clip (default 1.0)."`
-	Batch           int     `help:"Rows per micro-batch (default 8)."`
+	Batch           int     `help:"Rows per batch. One micro-batch (default 8)."`
 	Accum           int     `help:"Micro-batches per optimizer step (default 1)."`
-	SeqLen          int     `name:"seq-len" help:"Tokens per row (default 256)."`
+	SeqLen          int     `name:"seq-len" help:"Tokens per row (sequence length L). Default 256."`
 	Seed            uint64  `help:"Seed of initialization and data order."`
 	EvalEvery       int64   `name:"eval-every" help:"Steps between held-out evaluations (default 50)."`
 	CheckpointEvery int64   `name:"checkpoint-every" help:"Steps between checkpoints (default 100)."`
 	EvalWindows     int     `name:"eval-windows" help:"Held-out windows per evaluation (default 32)."`
-	DType           string  `name:"dtype" default:"F32" enum:"F32,BF16" help:"Checkpoint weight dtype: ${enum}."`
-	JSON            bool    `name:"json" help:"Print the result (held-out curve) as JSON."`
+	DType           string  `name:"dtype" default:"F32" enum:"F32,BF16" help:"Weight dtype. One of ${enum}, for the checkpoints."`
+	JSON            bool    `name:"json" help:"Print JSON instead of text. The result with the held-out curve."`
 }
 
 func (c *minerTrainCmd) Run(ctx context.Context, e *env) error {

@@ -13,12 +13,12 @@ type minerPushCmd struct {
 	subnetFlags `embed:""`
 	hubFlags    `embed:""`
 	walletFlags `embed:""`
-	Model       string        `required:"" type:"existingdir" help:"Model directory to publish (e.g. a miner train run's best/)."`
-	Repo        string        `required:"" help:"Hub repo, namespace/name (at most 38 characters)."`
-	Competition string        `required:"" help:"Competition id or name (e.g. 99 or LOCAL)."`
+	Model       string        `required:"" type:"existingdir" help:"Model directory (Hugging Face layout: config.json and safetensors). The one to publish, e.g. a miner train run's best/."`
+	Repo        string        `required:"" help:"Hub repo id, namespace/name. At most 38 characters."`
+	Competition string        `required:"" help:"Competition: an id or a name (LOCAL, B3_MODEL, B14_MODEL, ...)."`
 	RetryDelay  time.Duration `name:"retry-delay" default:"60s" help:"Pause between commit attempts and read-backs (commitments are rate limited)."`
 	KeepPrivate bool          `name:"keep-private" help:"Leave the repo private after committing (validators cannot download it)."`
-	JSON        bool          `name:"json" help:"Print the result as JSON."`
+	JSON        bool          `name:"json" help:"Print JSON instead of text."`
 }
 
 func (c *minerPushCmd) Run(ctx context.Context, e *env) error {
@@ -47,9 +47,9 @@ func (c *minerPushCmd) Run(ctx context.Context, e *env) error {
 	}
 	if c.JSON {
 		out := minerJSON(miner.Miner{UID: res.UID, Hotkey: hot.SS58(), Metadata: res.Metadata}, true)
-		out["dir_hash"], out["public"], out["resumed"], out["url"] = res.Hash, res.Public, res.Resumed, miner.RepoURL(c.Endpoint, res.Metadata.ID)
+		out["dir_hash"], out["public"], out["resumed"], out["url"] = res.Hash, res.Public, res.Resumed, miner.RepoURL(c.HubEndpoint, res.Metadata.ID)
 		return printJSON(e, out)
 	}
-	_, err = fmt.Fprintf(e.stdout, "committed %s at block %d for uid %d\n%s\n", res.Data, res.Metadata.Block, res.UID, miner.RepoURL(c.Endpoint, res.Metadata.ID))
+	_, err = fmt.Fprintf(e.stdout, "committed %s at block %d for uid %d\n%s\n", res.Data, res.Metadata.Block, res.UID, miner.RepoURL(c.HubEndpoint, res.Metadata.ID))
 	return err
 }

@@ -20,15 +20,15 @@ import (
 
 // minerScoreCmd is `pretrain miner score`: would this model win if pushed now?
 type minerScoreCmd struct {
-	subnetFlags `embed:""`
-	hubFlags    `embed:""`
-	Model       string   `required:"" type:"existingdir" help:"Local model directory."`
-	Competition string   `default:"LOCAL" help:"Competition id or name."`
-	Block       int64    `help:"Score at this block: its sync block's hash seeds the pages, as validators do (default: the chain's head)." xor:"seed"`
-	Seed        string   `help:"Seed the pages with this decimal integer instead." xor:"seed"`
-	Against     []string `default:"best" help:"Models to beat: best (the competition's best uid), or uids."`
-	CommitBlock int64    `name:"commit-block" help:"Block the model would be committed at (default: the next block)."`
-	Store       string   `type:"path" help:"Keep the opponents' models here (default: a temporary directory)."`
+	subnetFlags      `embed:""`
+	hubFlags         `embed:""`
+	competitionFlags `embed:""`
+	Model            string   `required:"" type:"existingdir" help:"Model directory (Hugging Face layout: config.json and safetensors)."`
+	Block            int64    `help:"Score at this block: its sync block's hash seeds the pages, as validators do (default: the chain's head)." xor:"seed"`
+	Seed             seedFlag `placeholder:"N" help:"Seed, a decimal integer. Seeds the page draw as Python's random.seed, instead of the block's hash." xor:"seed"`
+	Against          []string `default:"best" help:"Models to beat: best (the competition's best uid), or uids."`
+	CommitBlock      int64    `name:"commit-block" help:"Block the model would be committed at (default: the next block)."`
+	Store            string   `type:"path" help:"Keep the opponents' models here (default: a temporary directory)."`
 
 	dataSourceFlags `embed:""`
 }
@@ -71,7 +71,7 @@ func (c *minerScoreCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	data, err := c.sources(e, "")
+	data, err := c.sources(e, "", competitionSpecs(comp)...)
 	if err != nil {
 		return err
 	}
@@ -106,12 +106,8 @@ func (c *minerScoreCmd) Run(ctx context.Context, e *env) error {
 }
 
 func (c *minerScoreCmd) seed(ctx context.Context, ch chain.Reader, block chain.Block) (*big.Int, error) {
-	if c.Seed != "" {
-		v, ok := new(big.Int).SetString(c.Seed, 10)
-		if !ok {
-			return nil, fmt.Errorf("%w: --seed %q is not a decimal integer", errUsage, c.Seed)
-		}
-		return v, nil
+	if c.Seed.set() {
+		return c.Seed.v, nil
 	}
 	hash, err := ch.BlockHash(ctx, dataset.SyncBlock(block))
 	if err != nil {

@@ -13,16 +13,20 @@ type modelCmd struct {
 }
 
 type modelInitCmd struct {
-	Arch      string `required:"" enum:"gpt2,llama" help:"Architecture family: ${enum}."`
-	Preset    string `required:"" help:"Model shape (an nn preset: gpt2-tiny, gpt2-124m, llama-tiny, llama-1b, llama-3b)."`
-	Out       string `required:"" type:"path" help:"Directory to create."`
-	Seed      uint64 `help:"Seed of the random weights."`
-	DType     string `name:"dtype" default:"F32" enum:"F32,BF16,F16" help:"Weight dtype: ${enum}."`
-	Tokenizer string `help:"Tokenizer name or directory whose files are written (default: gpt2 for gpt2, Xenova/gpt-4 for llama)."`
+	Preset    string   `required:"" help:"Model shape: ${presets}."`
+	Arch      string   `enum:",gpt2,llama" default:"" help:"Architecture family: gpt2 or llama. Default: the preset's; given, it must match."`
+	Out       string   `required:"" type:"path" help:"Output path. The model directory to create."`
+	Seed      seedFlag `placeholder:"N" help:"Seed, a decimal integer. Seeds the random weights."`
+	DType     string   `name:"dtype" default:"F32" enum:"F32,BF16,F16" help:"Weight dtype. One of ${enum}, for the safetensors written."`
+	Tokenizer string   `help:"Tokenizer: a built-in name (gpt2, distilgpt2, Xenova/gpt-4), a model directory or a tokenizer.json. Its files are written; default: gpt2 for gpt2, Xenova/gpt-4 for llama."`
 }
 
 func (c *modelInitCmd) Run(ctx context.Context, e *env) error {
-	params, err := miner.InitModel(c.Out, miner.InitConfig{Arch: c.Arch, Preset: c.Preset, DType: c.DType, Seed: c.Seed, Tokenizer: c.Tokenizer})
+	seed, err := c.Seed.uint64("--seed")
+	if err != nil {
+		return err
+	}
+	params, err := miner.InitModel(c.Out, miner.InitConfig{Arch: c.Arch, Preset: c.Preset, DType: c.DType, Seed: seed, Tokenizer: c.Tokenizer})
 	if err != nil {
 		return err
 	}

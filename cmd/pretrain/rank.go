@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/pretrain/pretrain/competition"
@@ -11,8 +10,8 @@ import (
 )
 
 type rankCmd struct {
-	Input    string `required:"" type:"existingfile" help:"JSON step: {\"competition_id\", \"current_block\", \"models\": [{\"uid\", \"block\", \"score\"}]} (score = loss; null or missing = failed)."`
-	Schedule string `default:"mainnet" enum:"mainnet,local" help:"Competition schedule the id is looked up in: ${enum}."`
+	Input        string `required:"" type:"existingfile" help:"JSON step: {\"competition_id\", \"current_block\", \"models\": [{\"uid\", \"block\", \"score\"}]} (score = loss; null or missing = failed)."`
+	scheduleFlag `embed:""`
 }
 
 func (c *rankCmd) Run(ctx context.Context, e *env) error {
@@ -25,11 +24,16 @@ func (c *rankCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.Input, err)
 	}
-	out, err := scoring.Audit(in, competition.Schedules[c.Schedule])
-	if err != nil {
-		return fmt.Errorf("%w (schedule %s)", err, c.Schedule)
+	name := c.Schedule
+	if name == "" {
+		name = "mainnet"
+		if in.CompetitionID == competition.Local {
+			name = "local"
+		}
 	}
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	out, err := scoring.Audit(in, competition.Schedules[name])
+	if err != nil {
+		return fmt.Errorf("%w (schedule %s)", err, name)
+	}
+	return printJSON(e, out)
 }

@@ -2,57 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
 
 	"github.com/pretrain/pretrain/chain"
-	"github.com/pretrain/pretrain/competition"
-	"github.com/pretrain/pretrain/hub"
 	"github.com/pretrain/pretrain/miner"
 )
 
-// subnetFlags choose the chain (local file or real network), the subnet and its schedule.
-type subnetFlags struct {
-	backendFlags `embed:""`
-	NetUID       uint16 `name:"netuid" default:"9" help:"Subnet."`
-	Schedule     string `enum:",mainnet,local" default:"" help:"Competition schedule: mainnet or local (default: local for --chain.path, mainnet for a real network)."`
-}
-
-func (f subnetFlags) schedule() competition.Schedule {
-	name := f.Schedule
-	if name == "" {
-		name = "mainnet"
-		if f.Network == "" && f.Endpoint == "" {
-			name = "local"
-		}
-	}
-	return competition.Schedules[name]
-}
-
-// hubFlags choose the model hub, as the validator does.
-type hubFlags struct {
-	Endpoint string `name:"hub.endpoint" env:"HF_ENDPOINT" placeholder:"URL" help:"Model hub base URL (default https://huggingface.co; a local pretrain hubserver works)."`
-	Token    string `name:"hub.token" env:"HF_ACCESS_TOKEN,HF_TOKEN" help:"Hub access token (needed to push)."`
-}
-
-func (f hubFlags) client(e *env) (*hub.Client, error) {
-	return hub.New(hub.Config{Endpoint: f.Endpoint, Token: f.Token, Logger: e.log, Progress: e.stderr})
-}
-
-// competitionArg parses --competition, a usage error if bad.
-func competitionArg(s string) (competition.ID, error) {
-	id, err := miner.ParseCompetition(s)
-	if err != nil {
-		return 0, fmt.Errorf("%w: --competition: %v", errUsage, err)
-	}
-	return id, nil
-}
-
 type bestUIDCmd struct {
-	subnetFlags `embed:""`
-	Competition string `default:"LOCAL" help:"Competition id or name."`
+	subnetFlags      `embed:""`
+	competitionFlags `embed:""`
 }
 
 func (c *bestUIDCmd) Run(ctx context.Context, e *env) error {
@@ -89,7 +49,7 @@ func (c *repoCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(e.stdout, miner.RepoURL(c.Endpoint, m.Metadata.ID))
+	_, err = fmt.Fprintln(e.stdout, miner.RepoURL(c.HubEndpoint, m.Metadata.ID))
 	return err
 }
 
@@ -162,10 +122,4 @@ func minerJSON(m miner.Miner, registered bool) map[string]any {
 		out["uid"] = m.UID
 	}
 	return out
-}
-
-func printJSON(e *env, v any) error {
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

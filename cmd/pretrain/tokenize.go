@@ -12,13 +12,23 @@ import (
 )
 
 type tokenizeCmd struct {
-	Tokenizer string `default:"Xenova/gpt-4" help:"Built-in name (gpt2, distilgpt2, Xenova/gpt-4), model directory or tokenizer.json path."`
-	Truncate  bool   `help:"Truncate to the tokenizer's model_max_length, as tokenizer(text, truncation=True)."`
-	Decode    bool   `help:"Read a JSON array of ids on stdin and print their text instead."`
+	competitionFlags `embed:""`
+	scheduleFlag     `embed:""`
+	Tokenizer        string `help:"Tokenizer: a built-in name (gpt2, distilgpt2, Xenova/gpt-4), a model directory or a tokenizer.json. Default: the competition's."`
+	Truncate         bool   `help:"Truncate to the tokenizer's model_max_length, as tokenizer(text, truncation=True)."`
+	Decode           bool   `help:"Read a JSON array of ids on stdin and print their text instead."`
 }
 
 func (c *tokenizeCmd) Run(ctx context.Context, e *env) error {
-	tok, err := tokenizer.Load(c.Tokenizer)
+	name := c.Tokenizer
+	if name == "" {
+		comp, err := c.competition(c.Schedule)
+		if err != nil {
+			return err
+		}
+		name = comp.Constraints.Tokenizer
+	}
+	tok, err := tokenizer.Load(name)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,9 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/pretrain/pretrain/competition"
 	"github.com/pretrain/pretrain/eval"
-	"github.com/pretrain/pretrain/hub"
 	"github.com/pretrain/pretrain/internal/httpserve"
 	"github.com/pretrain/pretrain/validator"
 )
@@ -33,13 +30,9 @@ type validatorCmd struct {
 type validatorFlags struct {
 	Config kong.ConfigFlag `help:"JSON file of flag values (keys are flag names, e.g. \"netuid\": 9)."`
 
-	walletFlags  `embed:""`
-	backendFlags `embed:""`
-	NetUID       uint16 `name:"netuid" default:"9" help:"Subnet."`
-	Schedule     string `default:"mainnet" enum:"mainnet,local" help:"Competition schedule: ${enum}."`
-
-	HubEndpoint     string `name:"hub.endpoint" env:"HF_ENDPOINT" default:"https://huggingface.co" help:"Model hub."`
-	HubToken        string `name:"hub.token" env:"HF_ACCESS_TOKEN" help:"Hub token for private reads (rarely needed)."`
+	walletFlags     `embed:""`
+	subnetFlags     `embed:""`
+	hubFlags        `embed:""`
 	dataSourceFlags `embed:""`
 
 	ModelDir           string `name:"model_dir" type:"path" default:"model-store" help:"Model store and validator state."`
@@ -50,7 +43,7 @@ type validatorFlags struct {
 
 	EvalTimeout time.Duration `name:"eval.timeout" default:"550s" help:"Time limit of one model's evaluation."`
 	EvalMemory  int64         `name:"eval.memory_gb" default:"0" help:"Heap limit of an evaluation worker in GiB (0: none)."`
-	StepLog     string        `name:"steplog" type:"path" help:"Step log, JSON lines (default MODEL_DIR/vali-state/steps.jsonl)."`
+	StepLog     string        `name:"steplog" type:"path" help:"Step log file (JSON lines). Default MODEL_DIR/vali-state/steps.jsonl."`
 }
 
 // validatorRunCmd runs the SN9 validator (sn9-spec.md §2).
@@ -70,10 +63,7 @@ type validatorRunCmd struct {
 // build connects the validator's parts; signer says whether a wallet is needed.
 func (c *validatorFlags) build(ctx context.Context, e *env, reg prometheus.Registerer, signer bool,
 	wandb *validator.WandB, tune func(*validator.Config)) (*validator.Validator, func() error, error) {
-	sched, ok := competition.Schedules[c.Schedule]
-	if !ok {
-		return nil, nil, fmt.Errorf("%w: --schedule %q", errUsage, c.Schedule)
-	}
+	sched := c.schedule()
 	cfg := validator.DefaultConfig()
 	cfg.NetUID, cfg.Schedule, cfg.ModelDir = c.NetUID, sched, c.ModelDir
 	cfg.SampleMin, cfg.UpdatedModelsLimit = c.SampleMin, c.UpdatedModelsLimit
@@ -99,10 +89,10 @@ func (c *validatorFlags) build(ctx context.Context, e *env, reg prometheus.Regis
 		}
 		deps.Signer = hot
 	}
-	if deps.Hub, err = hub.New(hub.Config{Endpoint: c.HubEndpoint, Token: c.HubToken, Logger: e.log}); err != nil {
+	if deps.Hub, err = c.client(e); err != nil {
 		return fail(err)
 	}
-	if deps.Data, err = c.sources(e, filepath.Join(c.ModelDir, "data-cache")); err != nil {
+	if deps.Data, err = c.sources(e, filepath.Join(c.ModelDir, "data-cache"), scheduleSpecs(sched)...); err != nil {
 		return fail(err)
 	}
 	exe, err := os.Executable()
@@ -194,9 +184,7 @@ func (c *validatorReplayCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(rep); err != nil {
+	if err := printJSON(e, rep); err != nil {
 		return err
 	}
 	if len(rep.Differences) > 0 {

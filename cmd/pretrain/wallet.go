@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -14,23 +13,12 @@ type walletCmd struct {
 	Show walletShowCmd `cmd:"" help:"Print a wallet's coldkey and hotkey addresses."`
 }
 
-// walletFlags name a wallet as bittensor's flags do.
-type walletFlags struct {
-	Name   string `name:"wallet.name" default:"default" help:"Wallet name."`
-	Hotkey string `name:"wallet.hotkey" default:"default" help:"Hotkey name."`
-	Path   string `name:"wallet.path" help:"Wallets directory (default ~/.bittensor/wallets)."`
-}
-
-func (f walletFlags) wallet() wallet.Wallet {
-	return wallet.Wallet{Root: f.Path, Name: f.Name, Hotkey: f.Hotkey}
-}
-
 type walletNewCmd struct {
 	walletFlags `embed:""`
 	HotkeyOnly  bool   `name:"hotkey-only" help:"Create only the hotkey; keep the existing coldkey."`
 	Overwrite   bool   `help:"Replace existing key files."`
 	PasswordEnv string `name:"coldkey-password-env" placeholder:"VAR" help:"Encrypt the coldkey ($NACL) with the password in environment variable VAR; without it the coldkey is written unencrypted."`
-	JSON        bool   `name:"json" help:"Print JSON (mnemonics included)."`
+	JSON        bool   `name:"json" help:"Print JSON instead of text. Includes the mnemonics."`
 }
 
 func (c *walletNewCmd) Run(ctx context.Context, e *env) error {
@@ -56,7 +44,7 @@ func (c *walletNewCmd) Run(ctx context.Context, e *env) error {
 		out["coldkey_file"] = paths.Coldkey
 	}
 	if c.JSON {
-		return json.NewEncoder(e.stdout).Encode(out)
+		return printJSON(e, out)
 	}
 	if created.Coldkey != nil {
 		fmt.Fprintf(e.stdout, "coldkey %s  %s\n  mnemonic: %s\n", out["coldkey"], out["coldkey_file"], out["coldkey_mnemonic"])
@@ -68,7 +56,7 @@ func (c *walletNewCmd) Run(ctx context.Context, e *env) error {
 
 type walletShowCmd struct {
 	walletFlags `embed:""`
-	JSON        bool `name:"json" help:"Print JSON."`
+	JSON        bool `name:"json" help:"Print JSON instead of text."`
 }
 
 func (c *walletShowCmd) Run(ctx context.Context, e *env) error {
@@ -82,7 +70,7 @@ func (c *walletShowCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	if c.JSON {
-		return json.NewEncoder(e.stdout).Encode(map[string]string{"coldkey": cold.SS58(), "hotkey": hot.SS58()})
+		return printJSON(e, map[string]string{"coldkey": cold.SS58(), "hotkey": hot.SS58()})
 	}
 	fmt.Fprintf(e.stdout, "coldkey %s\nhotkey  %s\n", cold.SS58(), hot.SS58())
 	return nil
