@@ -112,15 +112,6 @@ type Config struct {
 	DownloadRetries int
 }
 
-// ConfigFromEnv reads huggingface_hub's variables through getenv: HF_ENDPOINT, and the token
-// from HF_ACCESS_TOKEN (the reference's variable) or else HF_TOKEN.
-func ConfigFromEnv(getenv func(string) string) Config {
-	return Config{
-		Endpoint: getenv("HF_ENDPOINT"),
-		Token:    cmp.Or(getenv("HF_ACCESS_TOKEN"), getenv("HF_TOKEN")),
-	}
-}
-
 // Client talks to one hub endpoint. It is safe for concurrent use.
 type Client struct {
 	base     *url.URL
