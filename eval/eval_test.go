@@ -199,7 +199,7 @@ func TestScoreSanityCheckFails(t *testing.T) {
 	}
 	defer m.Close()
 	res, err := Score(context.Background(), m, sample(2, 130, 50257, 1))
-	if err != nil || !math.IsInf(res.Score, 1) || !strings.Contains(res.Reason, "sanity check failed") {
+	if err != nil || !math.IsInf(res.Score, 1) || !strings.Contains(res.Reason, "sanity check failed") || res.Failure != FailSanity {
 		t.Fatalf("a model with zero weights: %+v, %v; want +Inf from the sanity check", res, err)
 	}
 }
@@ -236,14 +236,17 @@ func TestWorker(t *testing.T) {
 	if got.Score != direct.Score || got.Reason != direct.Reason || got.LoadSeconds <= 0 {
 		t.Errorf("worker %+v, in process %+v: the same model on the same sample must score the same", got, direct)
 	}
-	for _, tc := range []struct{ mode, want string }{
-		{"crash", "worker died"},
-		{"hang", "time limit"},
-		{"garbage", "no result"},
+	for _, tc := range []struct {
+		mode, want string
+		kind       Failure
+	}{
+		{"crash", "worker died", FailCrash},
+		{"hang", "time limit", FailTimeout},
+		{"garbage", "no result", FailCrash},
 	} {
 		res, err := worker(t, tc.mode, 2*time.Second, 0).Evaluate(ctx, dir, file)
-		if err != nil || !math.IsInf(res.Score, 1) || !strings.Contains(res.Reason, tc.want) {
-			t.Errorf("%s: %+v, %v; want +Inf with %q", tc.mode, res, err, tc.want)
+		if err != nil || !math.IsInf(res.Score, 1) || !strings.Contains(res.Reason, tc.want) || res.Failure != tc.kind {
+			t.Errorf("%s: %+v, %v; want +Inf (%s) with %q", tc.mode, res, err, tc.kind, tc.want)
 		}
 	}
 }
@@ -272,7 +275,7 @@ func TestWorkerCancel(t *testing.T) {
 }
 
 func TestResponseRoundTrip(t *testing.T) {
-	for _, r := range []Result{{Score: 3.5, Tasks: []TaskScore{{Name: "A", RawScore: 3.5}}}, Failed("boom")} {
+	for _, r := range []Result{{Score: 3.5, Tasks: []TaskScore{{Name: "A", RawScore: 3.5}}}, Failed(FailSanity, "boom")} {
 		var buf bytes.Buffer
 		if err := json.NewEncoder(&buf).Encode(r.response()); err != nil {
 			t.Fatal(err)
@@ -281,7 +284,7 @@ func TestResponseRoundTrip(t *testing.T) {
 		if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
 			t.Fatal(err)
 		}
-		if got := back.result(); got.Score != r.Score || got.Reason != r.Reason {
+		if got := back.result(); got.Score != r.Score || got.Reason != r.Reason || got.Failure != r.Failure {
 			t.Errorf("round trip %+v -> %+v", r, got)
 		}
 	}

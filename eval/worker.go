@@ -38,6 +38,7 @@ type Request struct {
 // Response is a worker's answer. Score is null when the model failed (JSON has no +Inf).
 type Response struct {
 	Score       *float64    `json:"score"`
+	Failure     Failure     `json:"failure,omitempty"`
 	Reason      string      `json:"reason,omitempty"`
 	Tasks       []TaskScore `json:"tasks"`
 	LoadSeconds float64     `json:"load_seconds"`
@@ -45,7 +46,7 @@ type Response struct {
 }
 
 func (r Result) response() Response {
-	out := Response{Reason: r.Reason, Tasks: r.Tasks, LoadSeconds: r.LoadSeconds, EvalSeconds: r.EvalSeconds}
+	out := Response{Failure: r.Failure, Reason: r.Reason, Tasks: r.Tasks, LoadSeconds: r.LoadSeconds, EvalSeconds: r.EvalSeconds}
 	if !math.IsInf(r.Score, 0) && !math.IsNaN(r.Score) {
 		out.Score = &r.Score
 	}
@@ -53,11 +54,14 @@ func (r Result) response() Response {
 }
 
 func (r Response) result() Result {
-	res := Result{Score: math.Inf(1), Reason: r.Reason, Tasks: r.Tasks, LoadSeconds: r.LoadSeconds, EvalSeconds: r.EvalSeconds}
-	if r.Score != nil && !math.IsNaN(*r.Score) {
-		res.Score = *r.Score
-	} else if res.Reason == "" {
-		res.Reason = "worker returned no score"
+	res := Result{Score: math.Inf(1), Failure: r.Failure, Reason: r.Reason, Tasks: r.Tasks, LoadSeconds: r.LoadSeconds, EvalSeconds: r.EvalSeconds}
+	switch {
+	case r.Score != nil && !math.IsNaN(*r.Score):
+		res.Score, res.Failure = *r.Score, ""
+	case res.Reason == "":
+		res.Failure, res.Reason = FailCrash, "worker returned no score"
+	case res.Failure == "":
+		res.Failure = FailOther
 	}
 	return res
 }
@@ -113,7 +117,7 @@ func scoreDir(ctx context.Context, req Request, log *slog.Logger) (Result, error
 	start := time.Now()
 	m, err := nn.Load(req.ModelDir)
 	if err != nil {
-		return Failed(fmt.Sprintf("load model: %v", err)), nil
+		return Failed(FailLoad, fmt.Sprintf("load model: %v", err)), nil
 	}
 	defer m.Close()
 	load := time.Since(start).Seconds()
@@ -177,14 +181,14 @@ func (w *Worker) Evaluate(ctx context.Context, dir, sampleFile string) (Result, 
 	tail := &stderrLog{max: stderrKeep}
 	cmd.Stdout, cmd.Stderr = &limitedWriter{w: &stdout, n: 1 << 20}, tail
 	if err := cmd.Start(); err != nil {
-		return Failed(fmt.Sprintf("start eval worker: %v", err)), nil
+		return Failed(FailCrash, fmt.Sprintf("start eval worker: %v", err)), nil
 	}
 	if w.MemoryLimit > 0 {
 		lim := unix.Rlimit{Cur: w.MemoryLimit, Max: w.MemoryLimit}
 		if err := unix.Prlimit(cmd.Process.Pid, unix.RLIMIT_DATA, &lim, nil); err != nil {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			_ = cmd.Wait()
-			return Failed(fmt.Sprintf("limit eval worker memory: %v", err)), nil
+			return Failed(FailCrash, fmt.Sprintf("limit eval worker memory: %v", err)), nil
 		}
 	}
 	done := make(chan error, 1)
@@ -203,14 +207,14 @@ func (w *Worker) Evaluate(ctx context.Context, dir, sampleFile string) (Result, 
 		if parent.Err() != nil {
 			return Result{}, parent.Err()
 		}
-		return Failed(fmt.Sprintf("evaluation exceeded the time limit of %s", w.Timeout)), nil
+		return Failed(FailTimeout, fmt.Sprintf("evaluation exceeded the time limit of %s", w.Timeout)), nil
 	}
 	if waitErr != nil {
-		return Failed(fmt.Sprintf("eval worker died (%v): %s", waitErr, tail.lastLine())), nil
+		return Failed(FailCrash, fmt.Sprintf("eval worker died (%v): %s", waitErr, tail.lastLine())), nil
 	}
 	var resp Response
 	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &resp); err != nil {
-		return Failed(fmt.Sprintf("eval worker answered no result: %v", err)), nil
+		return Failed(FailCrash, fmt.Sprintf("eval worker answered no result: %v", err)), nil
 	}
 	return resp.result(), nil
 }

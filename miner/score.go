@@ -180,13 +180,13 @@ func (c VerdictConfig) score(ctx context.Context, dir string) (eval.Result, erro
 	}
 	if _, err := eval.CheckDir(dir, c.Competition.Constraints); err != nil {
 		if reason, ok := eval.IsRejected(err); ok {
-			return eval.Failed(reason), nil
+			return eval.Failed(eval.FailRejected, reason), nil
 		}
 		return eval.Result{}, err
 	}
 	m, err := nn.Load(dir)
 	if err != nil {
-		return eval.Failed("load model: " + err.Error()), nil
+		return eval.Failed(eval.FailLoad, "load model: "+err.Error()), nil
 	}
 	defer m.Close()
 	return eval.Score(ctx, m, c.Sample)

@@ -2,7 +2,6 @@ package validator
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -50,19 +49,4 @@ func (m *Metrics) observeWeights(r WeightsRecord) {
 		m.weights.WithLabelValues(strconv.Itoa(int(uid))).Set(float64(r.Weights[i]))
 	}
 	m.weightsSet.Set(float64(r.Block))
-}
-
-// failureKind buckets a +Inf reason for the failures metric.
-func failureKind(reason string) string {
-	switch {
-	case strings.Contains(reason, "time limit"):
-		return "timeout"
-	case strings.Contains(reason, "worker died"), strings.Contains(reason, "no result"):
-		return "crash"
-	case strings.Contains(reason, "sanity"):
-		return "sanity"
-	case strings.Contains(reason, "load model"):
-		return "load"
-	}
-	return "other"
 }

@@ -142,22 +142,22 @@ func (v *Validator) Replay(ctx context.Context, rec StepRecord) (*ReplayReport, 
 // replayScore downloads the logged revision of a uid's model and scores it.
 func (v *Validator) replayScore(ctx context.Context, comp competition.Competition, u UIDRec, sampleFile string) eval.Result {
 	if u.Commit == "" || u.HF == "Unknown" {
-		return eval.Failed("no model logged")
+		return eval.Failed(eval.FailLoad, "no model logged")
 	}
 	ns, name, err := chain.SplitRepoID(u.HF)
 	if err != nil {
-		return eval.Failed(err.Error())
+		return eval.Failed(eval.FailLoad, err.Error())
 	}
 	dir, hash, err := v.store.Fetch(ctx, v.hub, u.Hotkey, modelstore.Ref{Namespace: ns, Name: name, Commit: u.Commit}, comp.Constraints.MaxBytes)
 	if err != nil {
-		return eval.Failed("download: " + err.Error())
+		return eval.Failed(eval.FailLoad, "download: "+err.Error())
 	}
 	if u.SecureHash != "" && modelstore.SecureHash(hash, u.Hotkey) != u.SecureHash {
-		return eval.Failed(reasonHashMismatch)
+		return eval.Failed(eval.FailLoad, reasonHashMismatch)
 	}
 	r, err := v.evaluator.Evaluate(ctx, dir, sampleFile)
 	if err != nil {
-		return eval.Failed(err.Error())
+		return eval.Failed(eval.FailOther, err.Error())
 	}
 	return r
 }

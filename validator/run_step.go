@@ -1,6 +1,7 @@
 package validator
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -152,17 +153,17 @@ func (v *Validator) Step(ctx context.Context) (*StepRecord, error) {
 func (v *Validator) evaluateUID(ctx context.Context, comp competition.Competition, mg *chain.Metagraph, uid chain.UID, sampleFile string) (Scored, eval.Result, error) {
 	s := Scored{UID: uid, Block: NoBlock, Score: math.Inf(1)}
 	if int(uid) >= len(mg.Hotkeys) {
-		return s, eval.Failed("uid not in the metagraph"), nil
+		return s, eval.Failed(eval.FailOther, "uid not in the metagraph"), nil
 	}
 	s.Hotkey = mg.Hotkeys[uid]
 	meta, ok := v.state.Models.Metadata(s.Hotkey)
 	if !ok || competition.ID(meta.ID.CompetitionID) != comp.ID {
-		return s, eval.Failed("no model for this competition"), nil
+		return s, eval.Failed(eval.FailOther, "no model for this competition"), nil
 	}
 	s.Block = meta.Block
 	dir, err := v.store.Retrieve(s.Hotkey, modelstore.Ref{Namespace: meta.ID.Namespace, Name: meta.ID.Name, Commit: meta.ID.Commit})
 	if err != nil {
-		return s, eval.Failed("model not in the store: " + err.Error()), nil
+		return s, eval.Failed(eval.FailLoad, "model not in the store: "+err.Error()), nil
 	}
 	v.log.Info("evaluating", "uid", uid, "hotkey", s.Hotkey, "model", meta.ID.String())
 	r, err := v.evaluator.Evaluate(ctx, dir, sampleFile)
@@ -171,11 +172,11 @@ func (v *Validator) evaluateUID(ctx context.Context, comp competition.Competitio
 	}
 	s.Score = r.Score
 	if math.IsNaN(s.Score) {
-		s.Score, r.Reason = math.Inf(1), "score is NaN"
+		s.Score, r.Failure, r.Reason = math.Inf(1), eval.FailOther, "score is NaN"
 	}
 	if math.IsInf(s.Score, 1) {
 		v.log.Warn("model scored +Inf", "uid", uid, "hotkey", s.Hotkey, "reason", r.Reason)
-		v.metrics.failures.WithLabelValues(failureKind(r.Reason)).Inc()
+		v.metrics.failures.WithLabelValues(string(cmp.Or(r.Failure, eval.FailOther))).Inc()
 	}
 	v.metrics.evaluated.Inc()
 	return s, r, nil
