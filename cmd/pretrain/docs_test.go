@@ -19,9 +19,6 @@ import (
 	"unicode"
 )
 
-// The documents whose links, paths and package names must match the repository.
-var checkedDocs = []string{"README.md", "ARCHITECTURE.md"}
-
 const modulePath = "github.com/pretrain/pretrain"
 
 // repoRoot is the module root, two levels above this package.
@@ -106,8 +103,9 @@ func isGoPackage(root, dir string) bool {
 	return err == nil && p.Name != "" && len(p.GoFiles) > 0
 }
 
-// TestDocsLinksAndPackages fails when README.md or ARCHITECTURE.md link to a relative path that
-// does not exist in the repository (or to an anchor no heading has), name a path outside it,
+// TestDocsLinksAndPackages fails when a Markdown file of the repository (README.md,
+// ARCHITECTURE.md, the packages' and testdata's) links to a relative path that does not exist
+// in the repository (or to an anchor no heading has), name a path outside it,
 // name a repository path in code that does not exist, name a Go package (by import path,
 // or in a table's "package" column) that does not exist, or cite `pkg.Name` or
 // `pkg.Type.Member` where the module's package has no such declaration.
@@ -115,7 +113,8 @@ func TestDocsLinksAndPackages(t *testing.T) {
 	root := repoRoot(t)
 	names := loadGoNames(t, root)
 	docs := map[string]markdownDoc{}
-	for _, name := range checkedDocs {
+	checked := markdownFiles(t, root)
+	for _, name := range checked {
 		docs[name] = readMarkdown(t, root, name)
 	}
 	anchorsOf := func(name string) (map[string]bool, bool) {
@@ -127,17 +126,20 @@ func TestDocsLinksAndPackages(t *testing.T) {
 		}
 		return readMarkdown(t, root, name).anchors, true
 	}
-	for _, name := range checkedDocs {
+	for _, name := range checked {
 		d := docs[name]
 		for i, line := range d.lines {
 			where := fmt.Sprintf("%s:%d", name, i+1)
+			if strings.Contains(line, "/work/") || strings.Contains(line, "../shared/") {
+				t.Errorf("%s: names a path outside the repository: %s", where, strings.TrimSpace(line))
+			}
 			for _, m := range linkRE.FindAllStringSubmatch(line, -1) {
 				if err := checkLink(root, name, m[1], anchorsOf); err != nil {
 					t.Errorf("%s: link %q: %v", where, m[1], err)
 				}
 			}
 			for _, m := range codeSpanRE.FindAllStringSubmatch(line, -1) {
-				if err := checkCodePath(root, m[1]); err != nil {
+				if err := checkCodePath(root, name, m[1]); err != nil {
 					t.Errorf("%s: `%s`: %v", where, m[1], err)
 				}
 				if err := names.check(m[1]); err != nil {
@@ -158,6 +160,35 @@ func TestDocsLinksAndPackages(t *testing.T) {
 			}
 		}
 	}
+}
+
+// markdownFiles lists the repository's Markdown files, slash-separated and relative to root
+// (hidden and _ directories, which the go tool ignores too, left out).
+func markdownFiles(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.IsDir() && p != root && (strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_")) {
+			return filepath.SkipDir
+		}
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".md") {
+			rel, _ := filepath.Rel(root, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"README.md", "ARCHITECTURE.md"} {
+		if !slices.Contains(out, want) {
+			t.Fatalf("%s is missing from the repository root", want)
+		}
+	}
+	return out
 }
 
 // checkLink checks one link target of doc.
@@ -186,11 +217,21 @@ func checkLink(root, doc, target string, anchorsOf func(string) (map[string]bool
 	return nil
 }
 
-// checkCodePath checks a code span that names a path: it may not leave the repository, and
-// one that starts with a top-level directory of the repository must exist.
-func checkCodePath(root, span string) error {
-	if strings.HasPrefix(span, "../") || strings.HasPrefix(span, "/work/") {
+// checkCodePath checks a code span of doc that names a path: it may not leave the repository,
+// and one that starts with a top-level directory of the repository (or with ../) must exist.
+func checkCodePath(root, doc, span string) error {
+	if strings.HasPrefix(span, "/work/") {
 		return errors.New("names a path outside the repository")
+	}
+	if strings.HasPrefix(span, "../") {
+		p := path.Join(path.Dir(doc), span)
+		if p == ".." || strings.HasPrefix(p, "../") {
+			return errors.New("names a path outside the repository")
+		}
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(p))); err != nil {
+			return errors.New("no such path in the repository")
+		}
+		return nil
 	}
 	if strings.ContainsAny(span, " \t*{}<>…|$") || !strings.Contains(span, "/") {
 		return nil
