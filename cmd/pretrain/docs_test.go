@@ -37,7 +37,7 @@ func repoRoot(t *testing.T) string {
 // markdownDoc is a document split into what the checks read: prose lines (fenced code blocks
 // left out) and the heading anchors GitHub gives it.
 type markdownDoc struct {
-	name    string
+	raw     []string // every line
 	lines   []string // outside fenced code blocks; "" in their place, so numbers stay right
 	anchors map[string]bool
 }
@@ -48,10 +48,11 @@ func readMarkdown(t *testing.T, root, name string) markdownDoc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := markdownDoc{name: name, anchors: map[string]bool{}}
+	d := markdownDoc{anchors: map[string]bool{}}
 	seen := map[string]int{}
 	fenced := false
 	for line := range strings.SplitSeq(string(b), "\n") {
+		d.raw = append(d.raw, line)
 		if strings.HasPrefix(strings.TrimSpace(line), "```") {
 			fenced = !fenced
 			d.lines = append(d.lines, "")
@@ -128,11 +129,13 @@ func TestDocsLinksAndPackages(t *testing.T) {
 	}
 	for _, name := range checked {
 		d := docs[name]
+		for i, line := range d.raw {
+			if strings.Contains(line, "/work/") || strings.Contains(line, "../shared/") {
+				t.Errorf("%s:%d: names a path outside the repository: %s", name, i+1, strings.TrimSpace(line))
+			}
+		}
 		for i, line := range d.lines {
 			where := fmt.Sprintf("%s:%d", name, i+1)
-			if strings.Contains(line, "/work/") || strings.Contains(line, "../shared/") {
-				t.Errorf("%s: names a path outside the repository: %s", where, strings.TrimSpace(line))
-			}
 			for _, m := range linkRE.FindAllStringSubmatch(line, -1) {
 				if err := checkLink(root, name, m[1], anchorsOf); err != nil {
 					t.Errorf("%s: link %q: %v", where, m[1], err)
