@@ -361,9 +361,10 @@ func TestArchitectureLayers(t *testing.T) {
 var pureCore = []string{"pyrand", "chain", "competition", "scoring"}
 
 type goPackage struct {
-	dir     string // slash-separated, relative to the module root
-	files   []string
-	imports []string
+	dir       string // slash-separated, relative to the module root
+	files     []string
+	testFiles []string
+	imports   []string
 }
 
 // goNameRE matches a cited Go name: pkg.Name or pkg.Type.Member, pkg a package's directory
@@ -378,11 +379,12 @@ type pkgNames struct{ top, members map[string]bool }
 type goNames struct {
 	byDir  map[string]pkgNames
 	byBase map[string][]string
+	tests  map[string]bool // Test functions of every package
 }
 
 func loadGoNames(t *testing.T, root string) goNames {
 	t.Helper()
-	g := goNames{byDir: map[string]pkgNames{}, byBase: map[string][]string{}}
+	g := goNames{byDir: map[string]pkgNames{}, byBase: map[string][]string{}, tests: map[string]bool{}}
 	fset := token.NewFileSet()
 	for _, p := range modulePackages(t, root) {
 		n := pkgNames{top: map[string]bool{}, members: map[string]bool{}}
@@ -392,6 +394,15 @@ func loadGoNames(t *testing.T, root string) goNames {
 				t.Fatal(err)
 			}
 			collectNames(file, n)
+		}
+		for _, f := range p.testFiles {
+			b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p.dir), f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range testFuncRE.FindAllSubmatch(b, -1) {
+				g.tests[string(m[1])] = true
+			}
 		}
 		g.byDir[p.dir] = n
 		g.byBase[path.Base(p.dir)] = append(g.byBase[path.Base(p.dir)], p.dir)
@@ -437,9 +448,18 @@ func collectNames(file *ast.File, n pkgNames) {
 	}
 }
 
-// check reports a cited pkg.Name or pkg.Type.Member that the module does not declare. Names
-// of packages outside the module (os.Executable) are not checked.
+var (
+	testFuncRE = regexp.MustCompile(`(?m)^func (Test[A-Z0-9_]\w*)\(`)
+	testNameRE = regexp.MustCompile(`^Test[A-Z0-9_]\w*$`)
+)
+
+// check reports a cited pkg.Name or pkg.Type.Member that the module does not declare, or a
+// cited TestName that no test file declares. Names of packages outside the module
+// (os.Executable) are not checked.
 func (g goNames) check(span string) error {
+	if testNameRE.MatchString(span) && !g.tests[span] {
+		return errors.New("no test of this module has that name")
+	}
 	m := goNameRE.FindStringSubmatch(span)
 	if m == nil {
 		return nil
@@ -497,7 +517,7 @@ func modulePackages(t *testing.T, root string) []goPackage {
 		if len(bp.GoFiles) == 0 {
 			return nil // tests only
 		}
-		out = append(out, goPackage{dir: rel, files: bp.GoFiles, imports: bp.Imports})
+		out = append(out, goPackage{dir: rel, files: bp.GoFiles, testFiles: slices.Concat(bp.TestGoFiles, bp.XTestGoFiles), imports: bp.Imports})
 		return nil
 	})
 	if err != nil {
