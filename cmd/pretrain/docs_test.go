@@ -165,26 +165,47 @@ func TestDocsLinksAndPackages(t *testing.T) {
 	}
 }
 
-// markdownFiles lists the repository's Markdown files, slash-separated and relative to root
-// (hidden and _ directories, which the go tool ignores too, left out).
-func markdownFiles(t *testing.T, root string) []string {
+// repoDirs lists the repository's directories, slash-separated and relative to root ("." for
+// root), as the go tool sees the module: hidden and _ directories and nested modules left out.
+func repoDirs(t *testing.T, root string) []string {
 	t.Helper()
 	var out []string
 	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
+		if err != nil || !e.IsDir() {
 			return err
 		}
-		if e.IsDir() && p != root && (strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_")) {
-			return filepath.SkipDir
+		if p != root {
+			if strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_") {
+				return filepath.SkipDir
+			}
+			if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil {
+				return filepath.SkipDir
+			}
 		}
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".md") {
-			rel, _ := filepath.Rel(root, p)
-			out = append(out, filepath.ToSlash(rel))
-		}
+		rel, _ := filepath.Rel(root, p)
+		out = append(out, filepath.ToSlash(rel))
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// markdownFiles lists the repository's Markdown files, relative to root.
+func markdownFiles(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	for _, dir := range repoDirs(t, root) {
+		entries, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if !e.IsDir() && strings.HasSuffix(e.Name(), ".md") {
+				out = append(out, path.Join(dir, e.Name()))
+			}
+		}
 	}
 	for _, want := range []string{"README.md", "ARCHITECTURE.md"} {
 		if !slices.Contains(out, want) {
@@ -483,45 +504,27 @@ func (g goNames) check(span string) error {
 	return fmt.Errorf("package %s declares no such name", strings.Join(dirs, " or "))
 }
 
-// modulePackages lists the module's packages and their non-test imports, as go list does:
-// testdata, _ and . directories and nested modules are not part of it.
+// modulePackages lists the module's packages (directories with non-test Go files outside
+// testdata, as go list finds them) with their files and non-test imports.
 func modulePackages(t *testing.T, root string) []goPackage {
 	t.Helper()
 	var out []goPackage
-	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	for _, dir := range repoDirs(t, root) {
+		if slices.Contains(strings.Split(dir, "/"), "testdata") {
+			continue
 		}
-		if !e.IsDir() {
-			return nil
-		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
-		if rel != "." {
-			base := e.Name()
-			if base == "testdata" || strings.HasPrefix(base, "_") || strings.HasPrefix(base, ".") {
-				return filepath.SkipDir
-			}
-			if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil {
-				return filepath.SkipDir
-			}
-		}
-		bp, err := build.ImportDir(p, 0)
+		bp, err := build.ImportDir(filepath.Join(root, filepath.FromSlash(dir)), 0)
 		var noGo *build.NoGoError
 		if errors.As(err, &noGo) {
-			return nil
+			continue
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", rel, err)
+			t.Fatalf("%s: %v", dir, err)
 		}
 		if len(bp.GoFiles) == 0 {
-			return nil // tests only
+			continue // tests only
 		}
-		out = append(out, goPackage{dir: rel, files: bp.GoFiles, testFiles: slices.Concat(bp.TestGoFiles, bp.XTestGoFiles), imports: bp.Imports})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+		out = append(out, goPackage{dir: dir, files: bp.GoFiles, testFiles: slices.Concat(bp.TestGoFiles, bp.XTestGoFiles), imports: bp.Imports})
 	}
 	if len(out) < 10 {
 		t.Fatalf("found only %d packages under %s", len(out), root)
