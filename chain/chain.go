@@ -23,7 +23,7 @@ type Reader interface {
 	Metagraph(ctx context.Context, netuid uint16) (*Metagraph, error)
 
 	// Commitment returns the data hotkey (SS58) last committed on subnet netuid and the block
-	// it was committed at (the model's submission block, sn9-spec.md section 4). It returns an
+	// it was committed at (the model's submission block in taoverse's ModelMetadata). It returns an
 	// error wrapping ErrNotFound when the hotkey has no commitment there.
 	Commitment(ctx context.Context, netuid uint16, hotkey string) (Commitment, error)
 
@@ -111,8 +111,9 @@ type Signer interface {
 	Sign(msg []byte) ([]byte, error)
 }
 
-// MaxCommitmentBytes bounds a commitment's data: one Raw field of at most 128 bytes, the
-// limit of the Commitments pallet's Data::Raw and of the reference (sn9-spec.md section 4).
+// MaxCommitmentBytes bounds a commitment's data: one Raw field of at most 128 bytes, the limit of
+// the Commitments pallet's Data::Raw and of the reference (taoverse model/data.py sizes ModelId's
+// fields to fit it).
 const MaxCommitmentBytes = 128
 
 // Commitment is a hotkey's committed data and the block it was committed at.

@@ -1,6 +1,6 @@
 // Package chain holds the types shared by everything that reads or writes the Bittensor chain:
-// block numbers, uids, the metagraph, and the model metadata miners commit (the compressed
-// string of sn9-spec.md section 4). Backends live in subpackages: localchain (embedded) and
+// block numbers, uids, the metagraph, and the model metadata miners commit (taoverse's
+// ModelId.to_compressed_str string). Backends live in subpackages: localchain (embedded) and
 // subtensor (the real network).
 package chain
 

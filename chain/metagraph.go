@@ -1,7 +1,7 @@
 package chain
 
-// Metagraph is a snapshot of one subnet's neurons at a block, as the validator reads it
-// (sn9-spec.md section 4, "Metagraph fields used"). Slices are indexed by UID and all have
+// Metagraph is a snapshot of one subnet's neurons at a block, as the validator reads it (the fields
+// neurons/validator.py and taoverse's metagraph/ read). Slices are indexed by UID and all have
 // length N.
 type Metagraph struct {
 	NetUID uint16

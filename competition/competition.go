@@ -1,7 +1,8 @@
 // Package competition owns Subnet 9's competitions: their ids, the constraints a model must
 // meet, the epsilon functions that favour earlier models, the evaluation tasks, and the
 // schedule that says which competitions run, with what share of the reward, from which block
-// (sn9-spec.md §3). It is pure: no I/O, no clocks.
+// (the reference's constants/__init__.py and taoverse's model/competition/). It is pure: no
+// I/O, no clocks.
 package competition
 
 import (

@@ -11,8 +11,8 @@ import (
 	"github.com/pretrain/pretrain/chain"
 )
 
-// TestEpsilonTaoverse ports taoverse tests/model/competition/test_epsilon.py and the spec's
-// extra LinearDecay vectors (sn9-spec.md §9).
+// TestEpsilonTaoverse ports taoverse tests/model/competition/test_epsilon.py and LinearDecay
+// values computed by CPython 3.11 with the reference's formula.
 func TestEpsilonTaoverse(t *testing.T) {
 	tests := []struct {
 		name           string
@@ -152,7 +152,8 @@ func TestSchedulesValid(t *testing.T) {
 	}
 }
 
-// TestMainnetSchedule checks the table of sn9-spec.md §3 at and around the TTS activation block.
+// TestMainnetSchedule checks the reference's schedule (constants/__init__.py) at and around the
+// TTS activation block.
 func TestMainnetSchedule(t *testing.T) {
 	type share struct {
 		id    ID

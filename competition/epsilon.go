@@ -6,8 +6,9 @@ import (
 	"github.com/pretrain/pretrain/chain"
 )
 
-// EpsilonFunc gives an earlier model its advantage: a model committed at block model, compared
-// at block current, has its loss multiplied by 1 - Epsilon(current, model) (sn9-spec.md §3).
+// EpsilonFunc gives an earlier model its advantage: a model committed at block model, compared at
+// block current, has its loss multiplied by 1 - Epsilon(current, model) (iswin in
+// pretrain/validation.py).
 type EpsilonFunc interface {
 	Epsilon(current, model chain.Block) float64
 	// Decayed is the epsilon once fully decayed, as compute_epsilon(current_block=inf,

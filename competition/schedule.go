@@ -2,7 +2,7 @@ package competition
 
 import "github.com/pretrain/pretrain/chain"
 
-// Constants of the reference's constants/__init__.py (sn9-spec.md §3).
+// Constants of the reference's constants/__init__.py.
 const (
 	SyncBlockCadence     chain.Block = 150
 	EvalBlockDelay       chain.Block = SyncBlockCadence + 100

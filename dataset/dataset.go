@@ -1,7 +1,7 @@
-// Package dataset owns SN9's evaluation data: the Hugging Face datasets-server client, the
-// seeded page loaders of the reference (macrocosm-os/pretraining pretrain/dataset.py @ 42328de,
-// sn9-spec.md section 6), tokenization and packing into [batch_size, L] windows, the
-// seeded shuffle and cut to 50 batches (section 2, step 7), and an on-disk page cache.
+// Package dataset owns SN9's evaluation data: the Hugging Face datasets-server client, the seeded
+// page loaders of the reference (macrocosm-os/pretraining pretrain/dataset.py @ 42328de),
+// tokenization and packing into [batch_size, L] windows, the seeded shuffle and cut to 50 batches
+// (run_step in neurons/validator.py), and an on-disk page cache.
 //
 // Everything that decides which pages are read and which tokens they become matches the
 // reference exactly, including its RNG consumption on retries; see the comments citing it.
@@ -48,7 +48,7 @@ type Spec struct {
 	S3Content bool
 }
 
-// Reference constants (SubsetLoader.__init__, sn9-spec.md section 6).
+// Reference constants (SubsetLoader.__init__ in pretrain/dataset.py).
 const (
 	RowsPerPage            = 50
 	DuplicatePageThreshold = 100

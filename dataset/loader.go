@@ -96,7 +96,7 @@ func (l *Loader) validate() error {
 	return nil
 }
 
-// Load runs the loader's constructor for seed (sn9-spec.md section 6): random.seed(seed),
+// Load runs the loader's constructor for seed (SubsetLoader.__init__): random.seed(seed),
 // then up to 14 rounds of drawing and fetching pages until the buffer holds at least
 // sequence_length tokens. Errors the reference raises are returned wrapped.
 func (l *Loader) Load(ctx context.Context, seed *big.Int) (*Result, error) {

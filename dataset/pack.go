@@ -60,7 +60,7 @@ func padDocuments(buf []int32, eos int32, seqLen int) []int32 {
 	return out
 }
 
-// Select is the validator's cut (sn9-spec.md section 2, step 7): random.Random(seed).shuffle
+// Select is the validator's cut (run_step in neurons/validator.py): random.Random(seed).shuffle
 // over the batches, then the first limit. The input is not modified.
 func Select(batches []Batch, seed *big.Int, limit int) []Batch {
 	out := append([]Batch(nil), batches...)

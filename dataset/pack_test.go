@@ -83,7 +83,8 @@ func TestPackProperties(t *testing.T) {
 }
 
 func TestSelect(t *testing.T) {
-	// sn9-spec.md section 9: Random(seed).shuffle(range(10)) = [1,0,3,5,4,7,2,9,6,8].
+	// CPython 3.11: Random(seed).shuffle(range(10)) = [1,0,3,5,4,7,2,9,6,8] (asserted by
+	// pyrand/testdata/gen_vectors.py).
 	seed := SeedFromBlockHash("0xa97f42f48fddd14f4c7443b46f9961a227c9a699e60f74dd08346713ba5dcd4c")
 	in := make([]Batch, 10)
 	for i := range in {

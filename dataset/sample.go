@@ -8,7 +8,7 @@ import (
 )
 
 // This file holds the reference's page arithmetic as pure functions of the RNG
-// (SubsetLoader._sample_pages, SubsetFineWebEdu2Loader.get_random_pages; sn9-spec.md section 6).
+// (SubsetLoader._sample_pages, SubsetFineWebEdu2Loader.get_random_pages in pretrain/dataset.py).
 
 // SimplePages draws the pages of a simple loader (Falcon, Pes2oX, FineMath, InfiWebMath,
 // Stack v1/v2): [random.randint(1, max_pages) for _ in range(num_pages)], each a row offset.

@@ -105,8 +105,8 @@ func TestFineWebPagesMatchCPython(t *testing.T) {
 	}
 }
 
-// The page-offset cases of the reference's tests/pretrain/test_dataset.py (sn9-spec.md
-// section 9), which use 100 rows per page: every start the draw can produce, and no other.
+// The page-offset cases of the reference's tests/pretrain/test_dataset.py, which use
+// 100 rows per page: every start the draw can produce, and no other.
 func TestFineWebPageOffsetsReferenceTests(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -178,7 +178,8 @@ func TestFloorDiv(t *testing.T) {
 }
 
 func TestSeedFromBlockHash(t *testing.T) {
-	// sn9-spec.md section 9: seed of the block-1 hash of the reference's tests.
+	// The seed of the block-1 hash of the reference's tests, as CPython 3.11 computes it
+	// (asserted by pyrand/testdata/gen_vectors.py).
 	got := SeedFromBlockHash("0xa97f42f48fddd14f4c7443b46f9961a227c9a699e60f74dd08346713ba5dcd4c")
 	want, _ := new(big.Int).SetString("8ab716a6e220141ac8fee75afd4e254c9e3a8c8befffb4e8920926dd0ece74d4", 16)
 	if got.Cmp(want) != 0 {

@@ -196,11 +196,11 @@ func (b *blobBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// DecodeText decodes a blob as the reference's bytes.decode(src_encoding) (sn9-spec.md
-// section 6): CPython's encoding names and strict decoding, through [pycodec.Decode]. An unknown
-// or non-text encoding, or bytes invalid in it, is an error; the reference lets that exception
-// escape, so the whole loader fails and is not retried. Codecs pycodec does not reproduce fail
-// with pycodec.ErrUnsupported rather than decode differently.
+// DecodeText decodes a blob as the reference's bytes.decode(src_encoding) (the Stack v2 loader of
+// pretrain/dataset.py): CPython's encoding names and strict decoding, through [pycodec.Decode]. An
+// unknown or non-text encoding, or bytes invalid in it, is an error; the reference lets that
+// exception escape, so the whole loader fails and is not retried. Codecs pycodec does not reproduce
+// fail with pycodec.ErrUnsupported rather than decode differently.
 func DecodeText(data []byte, encoding string) (string, error) {
 	s, err := pycodec.Decode(data, encoding)
 	if err != nil {

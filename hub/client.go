@@ -264,9 +264,9 @@ type ModelInfo struct {
 	Files   []RepoFile
 }
 
-// TotalSize is the sum of the sizes of all files at the revision: what the reference compares
-// with the competition's max bytes before downloading (sn9-spec.md section 5). Python's sum
-// has no overflow; the sum saturates at math.MaxInt64, which is over any limit too.
+// TotalSize is the sum of the sizes of all files at the revision: what the reference compares with
+// the competition's max bytes before downloading (taoverse's hugging_face_model_store.py). Python's
+// sum has no overflow; the sum saturates at math.MaxInt64, which is over any limit too.
 func (m *ModelInfo) TotalSize() int64 {
 	var n int64
 	for _, f := range m.Files {

@@ -47,13 +47,13 @@ type LoaderInputs struct {
 	TokenizerConfig []byte
 }
 
-// LoaderFiles returns the files of info that the reference's loader downloads, and so the
-// files the model hash covers (sn9-spec.md section 5), in the order it requests them:
-// config.json, generation_config.json if present, model.safetensors or else
+// LoaderFiles returns the files of info that the reference's loader downloads, and so the files the
+// model hash covers (from_pretrained in taoverse's hugging_face_model_store.py), in the order it
+// requests them: config.json, generation_config.json if present, model.safetensors or else
 // model.safetensors.index.json and the shards its weight_map names, then the tokenizer files
-// AutoTokenizer.from_pretrained of transformers 4.44.1 requests that the repo has (see
-// tokenizer.go and hub/README.md). A file listed twice among them is an error; files not
-// downloaded may have any name.
+// AutoTokenizer.from_pretrained of transformers 4.44.1 requests that the repo has (see tokenizer.go
+// and hub/README.md). A file listed twice among them is an error; files not downloaded may have any
+// name.
 func LoaderFiles(info *ModelInfo, in LoaderInputs) ([]RepoFile, error) {
 	byPath := make(map[string]int, len(info.Files))
 	for i, f := range info.Files {

@@ -62,7 +62,7 @@ func line() string {
 
 // TestTokenizerFiles checks which tokenizer files Download fetches: those that
 // AutoTokenizer.from_pretrained(repo, revision=commit) of transformers 4.44.1 fetches (the
-// reference's pin, sn9-spec.md section 5). Every repo also holds config.json and
+// reference's pin). Every repo also holds config.json and
 // model.safetensors, always fetched; want lists the rest. Citations are to transformers 4.44:
 // auto = models/auto/tokenization_auto.py, base = tokenization_utils_base.py.
 func TestTokenizerFiles(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 )
 
 // This file reproduces which files AutoTokenizer.from_pretrained(repo, revision=commit)
-// requests in transformers 4.44.1, the version the reference pins (sn9-spec.md section 5).
+// requests in transformers 4.44.1, the version the reference pins.
 // The reference ignores that call's failure, so a failure means "only the files requested
 // before it". Citations: auto = models/auto/tokenization_auto.py, base =
 // tokenization_utils_base.py, fast = tokenization_utils_fast.py, all at v4.44.1.

@@ -21,7 +21,7 @@ import (
 )
 
 // DefaultRetryDelay is the pause between commit attempts and read-backs: push's
-// retry_delay_secs (sn9-spec.md §7). Commitments are rate limited (about one per 20 minutes
+// retry_delay_secs (pretrain/mining.py). Commitments are rate limited (about one per 20 minutes
 // on subtensor), so the loop may wait several rounds.
 const DefaultRetryDelay = 60 * time.Second
 
@@ -118,7 +118,7 @@ type pushState struct {
 
 const pushStateVersion = 1
 
-// Push publishes a model as pretrain.mining.push does (sn9-spec.md §7), with what validators
+// Push publishes a model as pretrain.mining.push does, with what validators
 // will check done first:
 //  1. the competition must be active, the hotkey registered, and the directory must pass the
 //     competition's constraints (eval.CheckDir, the validators' own check): a model they would

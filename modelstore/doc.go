@@ -3,7 +3,7 @@
 // snapshots, cleanup of unreferenced models after a grace period, disk usage, and the
 // directory hash and hotkey-salted secure hash that miners commit on chain.
 //
-// The hashes are consensus rules: they follow the reference (taoverse) byte for byte, as
-// described in sn9-spec.md section 5, and are tested against CPython running the reference
-// code (testdata/refhash.py).
+// The hashes are consensus rules: they follow the reference (taoverse's model/storage/disk/utils.py
+// and model/utils.py) byte for byte, and are tested against CPython running the reference code
+// (testdata/refhash.py).
 package modelstore

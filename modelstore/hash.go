@@ -21,7 +21,7 @@ import (
 const hashBlockSize = 64 << 10
 
 // HashFile returns base64(sha256(contents of path)), the reference's get_hash_of_file
-// (sn9-spec.md section 5). A symlink is followed, as Python's open does.
+// (taoverse model/storage/disk/utils.py). A symlink is followed, as Python's open does.
 func HashFile(path string) (string, error) { return hashFile(context.Background(), path) }
 
 func hashFile(ctx context.Context, path string) (string, error) {
@@ -52,9 +52,9 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// HashDir returns the reference's get_hash_of_directory (sn9-spec.md section 5): one sha256 fed
-// with the base64 file hash of every file, in the order of Python's os.walk(dir) top-down with
-// dirnames sorted in place and filenames sorted, and returned base64-encoded.
+// HashDir returns the reference's get_hash_of_directory (taoverse model/storage/disk/utils.py): one
+// sha256 fed with the base64 file hash of every file, in the order of Python's os.walk(dir)
+// top-down with dirnames sorted in place and filenames sorted, and returned base64-encoded.
 //
 // It reproduces os.walk's rules on Linux with followlinks=False:
 //   - the files of a directory come before anything in its subdirectories;
@@ -92,7 +92,7 @@ func HashTwoStrings(a, b string) string {
 }
 
 // SecureHash returns the hotkey-salted hash a miner commits on chain: HashTwoStrings(dirHash,
-// hotkey), with the hotkey in its SS58 form (sn9-spec.md sections 2 and 5).
+// hotkey), with the hotkey in its SS58 form (as the reference's push and sync_model salt it).
 func SecureHash(dirHash, hotkey string) string { return HashTwoStrings(dirHash, hotkey) }
 
 // hashWalk calls file for every file under dir in os.walk order (see HashDir).
@@ -178,8 +178,8 @@ func pyDecode(s string) (rune, int) {
 // ErrHashMismatch means a downloaded model is not the one committed on chain.
 var ErrHashMismatch = errors.New("hash of downloaded content does not match chain metadata")
 
-// CheckHash applies the reference's hash check (taoverse ModelUpdater.sync_model,
-// sn9-spec.md section 2): a model whose directory hash equals the metadata's plain hash passes
+// CheckHash applies the reference's hash check (taoverse ModelUpdater.sync_model):
+// a model whose directory hash equals the metadata's plain hash passes
 // (the legacy 4-field form; metaHash is "" for None, as in every 5-field commitment); otherwise
 // SecureHash(dirHash, hotkey) must equal the metadata's secure hash.
 func CheckHash(dirHash, hotkey, metaHash, metaSecureHash string) error {

@@ -13,8 +13,8 @@ import (
 	"unicode/utf8"
 )
 
-// Vectors from taoverse's own tests (sn9-spec.md section 9: test_model_utils.py and
-// storage/disk/test_disk_utils.py).
+// Vectors from taoverse's own tests (tests/model/test_model_utils.py and
+// tests/model/storage/disk/test_disk_utils.py).
 func TestHashTwoStrings(t *testing.T) {
 	const want = "k2oYXKqiZrucvpgengXLeM1zKwsygOuURBK7b4+PB68="
 	if got := HashTwoStrings("hello", "world"); got != want {

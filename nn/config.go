@@ -71,8 +71,9 @@ type RopeScaling struct {
 	OriginalMaxPositions          int     // llama3
 }
 
-// unsupportedArchitectures are SN9-allowed architectures (sn9-spec.md section 3) that nn does
-// not run yet; each would be one more file like llama.go.
+// unsupportedArchitectures are SN9-allowed architectures (the allowed architectures of the
+// reference's constants/__init__.py) that nn does not run yet; each would be one more file like
+// llama.go.
 var unsupportedArchitectures = []string{
 	"GPTNeoXForCausalLM", "FalconForCausalLM", "PhiForCausalLM", "GemmaForCausalLM",
 	"Gemma2ForCausalLM", "BartForCausalLM", "GPTJForCausalLM",

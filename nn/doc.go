@@ -2,7 +2,7 @@
 // weights (memory-mapped, kept in their stored dtype) and config.json, builds one of the
 // supported architectures (one file each: gpt2.go, llama.go), and computes what the SN9
 // validator needs from PyTorch + transformers: the mean cross-entropy of token batches
-// (sn9-spec.md section 2, compute_text_loss), greedy generation with a KV cache, the
+// (compute_text_loss of pretrain/eval/method.py), greedy generation with a KV cache, the
 // generation sanity check (check_for_reasonable_output) and the parameter count.
 //
 // Each architecture has one forward, generic over the element type: float32 for inference

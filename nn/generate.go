@@ -138,7 +138,7 @@ func argmax(x []float32) int {
 	return best
 }
 
-// Sanity check constants of check_for_reasonable_output (sn9-spec.md sections 2 and 12).
+// Sanity check constants of check_for_reasonable_output (pretrain/eval/method.py).
 const (
 	SanityPromptLength = 100
 	SanityOutputLength = 20

@@ -8,7 +8,7 @@ import (
 	"github.com/pretrain/pretrain/nn/kernels"
 )
 
-// Loss is compute_text_loss for one batch (sn9-spec.md section 2): batch holds B rows of L
+// Loss is compute_text_loss for one batch (pretrain/eval/method.py): batch holds B rows of L
 // token ids; for every row the logits of positions 0..L-2 are scored against the tokens at
 // 1..L-1, and the result is the mean cross-entropy over all B·(L-1) positions, with no mask
 // and no ignore index. Log-softmax is stable (max subtracted) with float32 logits and

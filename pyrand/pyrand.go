@@ -1,7 +1,7 @@
 // Package pyrand reproduces CPython's random module (3.11) bit for bit: the MT19937 generator,
 // seeding from an integer, getrandbits, _randbelow, randint, choice, shuffle and random. SN9
 // validators agree on which dataset pages to read and which batches to keep only because they
-// all draw from this generator with a seed shared on chain (sn9-spec.md sections 2 and 9), so a
+// all draw from this generator with a seed shared on chain (the hash of the sync block), so a
 // single differing draw changes consensus.
 //
 // The package is pure: no I/O, no clocks, no goroutines. A Rand is not safe for concurrent use.

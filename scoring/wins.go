@@ -1,5 +1,6 @@
 // Package scoring turns a competition step's losses into weights, exactly as the reference
-// validator does (sn9-spec.md §2, "Wins and weights"): the competitive-uid filter, pairwise
+// validator does (pretrain/validation.py and _compute_and_set_competition_weights in
+// neurons/validator.py): the competitive-uid filter, pairwise
 // wins with the epsilon advantage, win rates, softmax step weights, the per-competition moving
 // average, the subnet weights from reward shares, and the chain's u16 weight form. It is
 // pure: no I/O, no clocks.

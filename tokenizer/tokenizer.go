@@ -1,7 +1,7 @@
-// Package tokenizer owns text-to-token-id conversion: byte-level BPE read from a Hugging
-// Face tokenizer.json, and the built-in tokenizers SN9 names ("gpt2", "distilgpt2",
-// "Xenova/gpt-4"). The ids are the ones Hugging Face tokenizers produce, since validators
-// agree only if they read the same tokens (sn9-spec.md §6, "Tokenization, per row").
+// Package tokenizer owns text-to-token-id conversion: byte-level BPE read from a Hugging Face
+// tokenizer.json, and the built-in tokenizers SN9 names ("gpt2", "distilgpt2", "Xenova/gpt-4"). The
+// ids are the ones Hugging Face tokenizers produce, since validators agree only if they read the
+// same tokens (pretrain/dataset.py encodes each row with truncation and appends EOS).
 //
 // The reference is transformers 4.44.1 with tokenizers 0.19, which runs pre-tokenizer
 // patterns with Oniguruma 6.9.8 and its Unicode 14.0 tables. The GPT-2 pattern and the

@@ -14,8 +14,8 @@ import (
 	"testing"
 )
 
-// TestBuiltinFacts checks the values SN9 relies on (sn9-spec.md §3 step 5 and §5/§6):
-// EOS ids and model_max_length of the Hugging Face tokenizers of these names.
+// TestBuiltinFacts checks the values SN9 relies on (the competitions' tokenizers, truncation at
+// model_max_length): EOS ids and model_max_length of the Hugging Face tokenizers of these names.
 func TestBuiltinFacts(t *testing.T) {
 	tests := []struct {
 		name      string

@@ -1,4 +1,4 @@
-// Package train is the miner's trainer (sn9-spec.md section 7): it pretrains nn's
+// Package train is the miner's trainer: it pretrains nn's
 // architectures, GPT-2 and the Llama family (Llama, Mistral, Qwen2 shapes), on CPU.
 //
 // The forward is nn's: [nn.NewNet] builds an architecture over the trainer's float32

@@ -13,8 +13,8 @@ import (
 	"testing"
 )
 
-// Fixtures are real finney data copied from the shared chain-fixtures by
-// testdata/extract_fixtures.py; see testdata/README.md.
+// Fixtures are real finney data copied from the project's captured chain data by
+// testdata/extract_fixtures.py; testdata/README.md names each file's public origin.
 
 func readGz(t testing.TB, name string) []byte {
 	t.Helper()

@@ -46,7 +46,7 @@ type validatorFlags struct {
 	StepLog     string        `name:"steplog" type:"path" help:"Step log file (JSON lines). Default MODEL_DIR/vali-state/steps.jsonl."`
 }
 
-// validatorRunCmd runs the SN9 validator (sn9-spec.md §2).
+// validatorRunCmd runs the SN9 validator (the reference's neurons/validator.py).
 type validatorRunCmd struct {
 	validatorFlags `embed:""`
 	Listen         string        `name:"metrics.listen" help:"Serve /metrics, /healthz and /steplog on this address (e.g. 127.0.0.1:9100)."`

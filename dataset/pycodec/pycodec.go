@@ -1,8 +1,8 @@
 // Package pycodec decodes bytes exactly as CPython 3.11's bytes.decode(encoding) does with
-// errors="strict" (on Linux, little-endian): the same encoding names are accepted, the same
-// text comes out, and whatever CPython rejects (an unknown name, a codec that is not a text
-// encoding, bytes invalid in the codec) is an error here too. Stack v2 contents are decoded
-// with their row's src_encoding this way (sn9-spec.md section 6), so every validator reads the
+// errors="strict" (on Linux, little-endian): the same encoding names are accepted, the same text
+// comes out, and whatever CPython rejects (an unknown name, a codec that is not a text encoding,
+// bytes invalid in the codec) is an error here too. Stack v2 contents are decoded with their row's
+// src_encoding this way (the Stack v2 loader of pretrain/dataset.py), so every validator reads the
 // same text.
 //
 // Name lookup follows codecs.lookup: the name is normalized as CPython's C code does (ASCII

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Independent oracle for the dataset package: the reference loaders' page choice, retries,
 tokenization, packing, shuffle and cut, re-implemented from macrocosm-os/pretraining
-pretrain/dataset.py @ 42328de (sn9-spec.md sections 2 and 6) with CPython's own `random`.
+pretrain/dataset.py @ 42328de (and run_step's shuffle and cut in neurons/validator.py) with
+CPython's own `random`.
 
 Inputs: demo150.jsonl.gz (rows) and gpt2_ids.json.gz (their GPT-2 ids from npm tiktoken).
 Output (stdout): oracle.json, the cases the Go test replays against the real dataserver.

@@ -3,7 +3,7 @@
 
 Provenance: the three hash functions below are transcribed from macrocosm-os/taoverse
 (src/taoverse/model/storage/disk/utils.py get_hash_of_file / get_hash_of_directory and
-src/taoverse/model/utils.py get_hash_of_two_strings, as quoted in sn9-spec.md section 5); they
+src/taoverse/model/utils.py get_hash_of_two_strings, at e350d5e); they
 run unchanged here, on CPython 3.11 with os.walk's defaults. Nothing in this script is derived
 from the Go code.
 

@@ -78,7 +78,7 @@ def run_seed(seed, driver):
 
 
 def spec_vectors():
-    """sn9-spec.md section 9 "Extra vectors"; asserted here so the file cannot disagree."""
+    """RNG parity values of SN9's page draws; asserted here so the file cannot disagree."""
     random.seed(1)
     a = [random.randint(1, 968000015) for _ in range(3)]
     assert a == [144272510, 611178003, 909925048], a

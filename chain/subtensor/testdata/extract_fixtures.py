@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Copy the chain fixtures this package tests against from ../../../../shared/chain-fixtures
-(see its README.md for the origin of each file) into gzip files here, unchanged in content.
+"""Copy the chain fixtures this package tests against from the project's collection of captured
+chain data (kept outside this repository; README.md here names each file's public origin) into
+gzip files here, unchanged in content.
 
-Run from this directory: python3 extract_fixtures.py [path/to/chain-fixtures]
+Run from this directory: python3 extract_fixtures.py path/to/chain-fixtures
 """
 import gzip, json, os, sys
 
-src = sys.argv[1] if len(sys.argv) > 1 else "../../../../shared/chain-fixtures"
+if len(sys.argv) != 2:
+    sys.exit("usage: python3 extract_fixtures.py path/to/chain-fixtures")
+src = sys.argv[1]
 
 def put(name, data):
     if isinstance(data, str):

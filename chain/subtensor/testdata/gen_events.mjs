@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { TypeRegistry, Metadata } from '@polkadot/types';
 
-const dir = process.argv[2] ?? '../../../../shared/chain-fixtures';
+const dir = process.argv[2];
+if (!dir) throw new Error('usage: node gen_events.mjs <chain-fixtures dir> > events.json');
 const hex = readFileSync(`${dir}/metadata/finney-spec343-state_getMetadata-v14.hex`, 'utf8').trim();
 const registry = new TypeRegistry();
 const metadata = new Metadata(registry, hex);
