@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/pretrain/pretrain/chain"
@@ -102,7 +103,8 @@ func (v *Validator) Step(ctx context.Context) (*StepRecord, error) {
 
 	scoringStart := time.Now()
 	v.mu.Lock()
-	defer v.mu.Unlock()
+	unlock := sync.OnceFunc(v.mu.Unlock) // released before the slow W&B upload
+	defer unlock()
 	ids := make([]competition.ID, len(comps))
 	for i, c := range comps {
 		ids[i] = c.ID
@@ -133,6 +135,7 @@ func (v *Validator) Step(ctx context.Context) (*StepRecord, error) {
 	if err := v.saveState(); err != nil {
 		return nil, err
 	}
+	unlock()
 	v.metrics.observeStep(rec)
 	if v.wandb != nil {
 		if err := v.wandb.Log(ctx, rec); err != nil {

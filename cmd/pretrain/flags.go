@@ -78,7 +78,7 @@ func (f walletFlags) wallet() wallet.Wallet {
 
 // scheduleFlag chooses the competition schedule; empty is resolved by the command's context.
 type scheduleFlag struct {
-	Schedule string `enum:",mainnet,local" default:"" help:"Competition schedule: mainnet or local. Default: local, mainnet on a real network (--subtensor.*), and any schedule that lists --competition."`
+	Schedule string `enum:",mainnet,local" default:"" help:"Competition schedule: mainnet or local. Default: mainnet on a real network (--subtensor.*), else local, or the one that lists --competition."`
 }
 
 // subnetFlags choose the chain (local file or real network), the subnet and its schedule.
