@@ -6,6 +6,7 @@ package train
 import (
 	"fmt"
 	"math"
+	"time"
 )
 
 // AdamWConfig are AdamW's hyperparameters, with torch.optim.AdamW's defaults where zero.
@@ -127,4 +128,33 @@ func (s Schedule) LR(step int64) float64 {
 	}
 	ratio := float64(step-s.Warmup) / float64(max(s.Total-s.Warmup, 1))
 	return s.Min + 0.5*(1+math.Cos(math.Pi*ratio))*(s.Peak-s.Min)
+}
+
+// TimeSchedule plans the learning rate over a wall-clock budget instead of a step count,
+// for runs bounded by time only: the same linear warm-up over the first Warmup steps, and a
+// cosine decay from Peak to Min over the fraction of Budget spent, reaching Min when the
+// budget ends. The rate of a step is the lower of the two:
+//
+//	lr = min(Peak·(step+1)/Warmup, Min + ½(1+cos(π·min(elapsed/Budget, 1)))·(Peak−Min))
+//
+// so it is a function of the step and the training time spent before it, and a run that
+// warms up slowly still ends at Min.
+type TimeSchedule struct {
+	Peak, Min float64
+	Warmup    int64
+	Budget    time.Duration
+}
+
+// LR is the learning rate of step (0-based) begun after elapsed training time. A budget
+// of zero is spent from the start.
+func (s TimeSchedule) LR(step int64, elapsed time.Duration) float64 {
+	frac := 1.0
+	if s.Budget > 0 {
+		frac = min(max(float64(elapsed)/float64(s.Budget), 0), 1)
+	}
+	lr := s.Min + 0.5*(1+math.Cos(math.Pi*frac))*(s.Peak-s.Min)
+	if step < s.Warmup {
+		lr = min(lr, s.Peak*float64(step+1)/float64(s.Warmup))
+	}
+	return lr
 }
