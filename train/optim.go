@@ -131,18 +131,20 @@ func (s Schedule) LR(step int64) float64 {
 }
 
 // TimeSchedule plans the learning rate over a wall-clock budget instead of a step count,
-// for runs bounded by time only: the same linear warm-up over the first Warmup steps, and a
-// cosine decay from Peak to Min over the fraction of Budget spent, reaching Min when the
-// budget ends. The rate of a step is the lower of the two:
+// for runs bounded by time only. The warm-up is linear and ends after Warmup steps or once
+// WarmupShare of the budget is spent, whichever comes first (a slow model may take few
+// steps in a short budget); the decay is a cosine from Peak to Min over the fraction f of
+// Budget spent, reaching Min when the budget ends. The rate of a step is the lower of the two:
 //
-//	lr = min(Peak·(step+1)/Warmup, Min + ½(1+cos(π·min(elapsed/Budget, 1)))·(Peak−Min))
+//	lr = min(Peak·min(1, max((step+1)/Warmup, f/WarmupShare)), Min + ½(1+cos(π·f))·(Peak−Min))
 //
-// so it is a function of the step and the training time spent before it, and a run that
-// warms up slowly still ends at Min.
+// with f = min(elapsed/Budget, 1), so it is a function of the step and the training time
+// spent before it.
 type TimeSchedule struct {
-	Peak, Min float64
-	Warmup    int64
-	Budget    time.Duration
+	Peak, Min   float64
+	Warmup      int64
+	WarmupShare float64
+	Budget      time.Duration
 }
 
 // LR is the learning rate of step (0-based) begun after elapsed training time. A budget
@@ -152,9 +154,12 @@ func (s TimeSchedule) LR(step int64, elapsed time.Duration) float64 {
 	if s.Budget > 0 {
 		frac = min(max(float64(elapsed)/float64(s.Budget), 0), 1)
 	}
-	lr := s.Min + 0.5*(1+math.Cos(math.Pi*frac))*(s.Peak-s.Min)
+	ramp := 1.0
 	if step < s.Warmup {
-		lr = min(lr, s.Peak*float64(step+1)/float64(s.Warmup))
+		ramp = float64(step+1) / float64(s.Warmup)
+		if s.WarmupShare > 0 {
+			ramp = min(1, max(ramp, frac/s.WarmupShare))
+		}
 	}
-	return lr
+	return min(s.Peak*ramp, s.Min+0.5*(1+math.Cos(math.Pi*frac))*(s.Peak-s.Min))
 }

@@ -204,9 +204,9 @@ type Result struct {
 
 // EvalPoint is one held-out evaluation.
 type EvalPoint struct {
-	Step   int64
-	Tokens int64
-	Loss   float64
+	Step   int64   `json:"step"`
+	Tokens int64   `json:"tokens"` // training tokens seen by then
+	Loss   float64 `json:"held_out_loss"`
 }
 
 // Run trains until cfg.Steps or cfg.Duration, resuming from cfg.Out's state file when there
@@ -420,23 +420,27 @@ func (r *runner) lr(step int64, elapsed time.Duration) float64 {
 	case r.st.Total > 0:
 		return Schedule{Peak: r.cfg.LR, Min: r.cfg.MinLR, Warmup: r.cfg.Warmup, Total: r.st.Total}.LR(step)
 	case r.st.Budget > 0:
-		return TimeSchedule{Peak: r.cfg.LR, Min: r.cfg.MinLR, Warmup: r.cfg.Warmup,
+		return TimeSchedule{Peak: r.cfg.LR, Min: r.cfg.MinLR, Warmup: r.cfg.Warmup, WarmupShare: timeWarmupShare,
 			Budget: time.Duration(r.st.Budget * float64(time.Second))}.LR(step, elapsed)
 	}
 	return Schedule{Peak: r.cfg.LR, Min: r.cfg.LR, Warmup: r.cfg.Warmup, Total: r.cfg.Warmup}.LR(step)
 }
 
+// timeWarmupShare is the share of a time budget after which a time plan's warm-up ends,
+// if its steps have not.
+const timeWarmupShare = 0.1
+
 // plan describes the learning-rate plan.
 func (r *runner) plan() string {
-	head := fmt.Sprintf("warm-up over %d steps to %.3g, ", r.cfg.Warmup, r.cfg.LR)
 	switch {
 	case r.st.Total > 0:
-		return head + fmt.Sprintf("cosine to %.3g at step %d", r.cfg.MinLR, r.st.Total)
+		return fmt.Sprintf("warm-up over %d steps to %.3g, cosine to %.3g at step %d", r.cfg.Warmup, r.cfg.LR, r.cfg.MinLR, r.st.Total)
 	case r.st.Budget > 0:
-		return head + fmt.Sprintf("cosine to %.3g over the %s time budget (by training time spent)",
-			r.cfg.MinLR, time.Duration(r.st.Budget*float64(time.Second)).Round(time.Second))
+		budget := time.Duration(r.st.Budget * float64(time.Second))
+		return fmt.Sprintf("warm-up over %d steps or the first %s to %.3g, cosine to %.3g over the %s time budget (by training time spent)",
+			r.cfg.Warmup, time.Duration(timeWarmupShare*float64(budget)).Round(time.Second), r.cfg.LR, r.cfg.MinLR, budget.Round(time.Second))
 	}
-	return head + "then constant (a run started before time plans)"
+	return fmt.Sprintf("warm-up over %d steps to %.3g, then constant (a run started before time plans)", r.cfg.Warmup, r.cfg.LR)
 }
 
 // bestCheckpoint and latestCheckpoint describe best/ and latest/ (latest/ written at step).

@@ -327,12 +327,12 @@ func TestTimeBudgetRun(t *testing.T) {
 	init, data := tinyGPT2(t), demoCorpus(t)
 	const peak, floor, warmup, stepTime, budget = 3e-3, 3e-4, 3, 7 * time.Second, 70 * time.Second
 	wantLR := func(step int64, elapsed time.Duration) float64 {
-		ramp := peak * float64(step+1) / warmup
-		cosine := floor + (peak-floor)*(1+math.Cos(math.Pi*elapsed.Seconds()/budget.Seconds()))/2
-		if step >= warmup {
-			return cosine
+		f := elapsed.Seconds() / budget.Seconds()
+		ramp := 1.0 // warm-up: 3 steps or a tenth of the budget
+		if step < warmup {
+			ramp = min(1, max(float64(step+1)/warmup, f/0.1))
 		}
-		return min(ramp, cosine)
+		return min(peak*ramp, floor+(peak-floor)*(1+math.Cos(math.Pi*f))/2)
 	}
 	newConfig := func(out string, clk *fakeClock, reports *[]StepReport) Config {
 		cfg := runConfig(init, data, out)
