@@ -38,6 +38,8 @@ type Config struct {
 	// Out is the run directory: state file, best.json, latest/ and best/ model directories.
 	// It must be new, empty or a run directory (see [StartOver]).
 	Out string
+	// Fresh starts over: [StartOver] removes what the trainer owns in Out first.
+	Fresh bool
 
 	// Tokenizer is a built-in name or a tokenizer directory. A new run without one takes
 	// DefaultTokenizer (the competition's), else Init's directory when it has a
@@ -92,6 +94,7 @@ type Checkpoint struct {
 type Start struct {
 	Out     string // the run directory, absolute
 	Resumed bool
+	Removed []string // what Fresh removed from Out
 	// Step and Elapsed are the steps and training time of the run before this process.
 	Step    int64
 	Elapsed time.Duration
@@ -219,14 +222,22 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	log := cfg.Log.With("component", "train")
-	entries, err := checkRunDir(cfg.Out)
-	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+	var removed []string
+	if cfg.Fresh {
+		var err error
+		if removed, err = StartOver(cfg.Out); err != nil { // which checks Out as checkRunDir does
+			return nil, fmt.Errorf("train: %w", err)
+		}
+	} else {
+		entries, err := checkRunDir(cfg.Out)
+		if err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		removeStale(cfg.Out, entries)
 	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	removeStale(cfg.Out, entries)
 	adam := AdamWConfig{Beta1: 0.9, Beta2: 0.95, WeightDecay: cfg.WeightDecay}
 	statePath := filepath.Join(cfg.Out, StateFile)
 	var (
@@ -234,6 +245,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		m       *Model
 		opt     *AdamW
 		cfgJSON []byte
+		err     error
 	)
 	_, statErr := os.Stat(statePath)
 	resumed := statErr == nil
@@ -311,7 +323,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if len(m.Config.Architectures) > 0 {
 			arch = m.Config.Architectures[0]
 		}
-		cfg.Started(Start{Out: cfg.Out, Resumed: resumed, Step: st.Step, Elapsed: st.elapsed(),
+		cfg.Started(Start{Out: cfg.Out, Resumed: resumed, Removed: removed, Step: st.Step, Elapsed: st.elapsed(),
 			Best: r.bestCheckpoint(), Latest: r.latestCheckpoint(st.Step),
 			Architecture: arch, Params: m.ParamCount(), Tokenizer: tokName, SeqLen: cfg.SeqLen,
 			TrainWindows: len(corpus.Train), EvalWindows: len(corpus.Eval), Plan: r.plan()})
