@@ -106,6 +106,10 @@ func (c *minerTrainCmd) Run(ctx context.Context, e *env) error {
 	})
 	show.finish()
 	if err != nil {
+		if res != nil && res.Latest.Saved && ctx.Err() != nil {
+			fmt.Fprintf(e.stderr, "interrupted at step %d; the same command resumes from the checkpoint\n", res.Step)
+			writeCheckpoints(e.stderr, "  ", res.Best, res.Latest)
+		}
 		return err
 	}
 	if c.JSON {
@@ -235,7 +239,7 @@ func writeCheckpoints(w io.Writer, indent string, best, latest train.Checkpoint)
 
 // step shows one optimizer step.
 func (p *trainProgress) step(r train.StepReport) {
-	desc := describeStep(r)
+	desc := describeStep(r, p.tty)
 	if !p.tty {
 		t := p.now()
 		newEval := r.HeldOutStep > p.lastEval
@@ -278,21 +282,25 @@ func barPosition(r train.StepReport, startElapsed time.Duration) (seconds bool, 
 }
 
 // describeStep is a step's numbers: step, loss, the held-out loss with the step it was
-// measured at, learning rate, gradient norm, throughput and the time left.
-func describeStep(r train.StepReport) string {
+// measured at, learning rate, gradient norm and throughput; for a plain line (not bar)
+// also the time spent and left, which a bar shows itself.
+func describeStep(r train.StepReport, bar bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "step %d", r.Step)
 	if r.Steps > 0 {
 		fmt.Fprintf(&b, "/%d", r.Steps)
 	}
-	if r.Budget > 0 {
+	if r.Budget > 0 && !bar {
 		fmt.Fprintf(&b, ", %s of %s", r.Elapsed.Round(time.Second), r.Budget.Round(time.Second))
 	}
 	fmt.Fprintf(&b, ", loss %.4f", r.Loss)
 	if !math.IsNaN(r.HeldOut) {
 		fmt.Fprintf(&b, ", held-out %.4f (step %d)", r.HeldOut, r.HeldOutStep)
 	}
-	fmt.Fprintf(&b, ", lr %.2e, norm %.3f, %.0f tok/s, eta %s", r.LR, r.Norm, r.TokensPerSecond, r.Remaining.Round(time.Second))
+	fmt.Fprintf(&b, ", lr %.2e, norm %.3f, %.0f tok/s", r.LR, r.Norm, r.TokensPerSecond)
+	if !bar {
+		fmt.Fprintf(&b, ", eta %s", r.Remaining.Round(time.Second))
+	}
 	return b.String()
 }
 
@@ -306,7 +314,12 @@ func (p *trainProgress) finish() {
 // writeTrainSummary is the human result: the last numbers, the model directories and the
 // one to push.
 func writeTrainSummary(w io.Writer, res *train.Result, comp competition.ID) error {
-	fmt.Fprintf(w, "step %d after %s of training: train loss %.4f", res.Step, res.Elapsed.Round(time.Second), res.Loss)
+	fmt.Fprintf(w, "step %d after %s of training: ", res.Step, res.Elapsed.Round(time.Second))
+	if math.IsNaN(res.Loss) { // no step taken by this process
+		fmt.Fprint(w, "the run had already reached --steps or --minutes (raise them to train on, or --fresh to start over)")
+	} else {
+		fmt.Fprintf(w, "train loss %.4f", res.Loss)
+	}
 	if !math.IsNaN(res.EvalLoss) {
 		fmt.Fprintf(w, ", held-out loss %.4f (step %d)", res.EvalLoss, res.EvalStep)
 	}
@@ -336,9 +349,15 @@ func trainJSON(res *train.Result) map[string]any {
 	if curve == nil {
 		curve = []train.EvalPoint{}
 	}
-	return map[string]any{"step": res.Step, "loss": finiteOr(res.Loss), "held_out_loss": finiteOr(res.EvalLoss),
-		"held_out_step": res.EvalStep, "best_loss": finiteOr(res.BestLoss), "elapsed_seconds": res.Elapsed.Seconds(),
-		"best": dir(res.Best, true), "latest": dir(res.Latest, false), "curve": curve}
+	out := map[string]any{"step": res.Step, "loss": nil, "held_out_loss": nil, "best_loss": finiteOr(res.BestLoss),
+		"elapsed_seconds": res.Elapsed.Seconds(), "best": dir(res.Best, true), "latest": dir(res.Latest, false), "curve": curve}
+	if !math.IsNaN(res.Loss) { // null: no step taken by this process
+		out["loss"] = finiteOr(res.Loss)
+	}
+	if !math.IsNaN(res.EvalLoss) { // null: no evaluation in this process
+		out["held_out_loss"], out["held_out_step"] = finiteOr(res.EvalLoss), res.EvalStep
+	}
+	return out
 }
 
 // groupDigits writes n with thousands separators (3,325,012,992).
