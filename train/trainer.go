@@ -56,7 +56,7 @@ type Config struct {
 
 	LR          float64 // peak learning rate, default 1e-3
 	MinLR       float64 // floor of the cosine decay, default LR/10
-	Warmup      int64   // warm-up steps, default min(100, Steps/10), 100 with Duration alone
+	Warmup      int64   // warm-up steps, default min(100, steps/10) of the run's step plan, else 100
 	WeightDecay float64 // AdamW decay of 2-D weights, default 0.1
 	Clip        float64 // global gradient-norm bound, default 1.0
 	Batch       int     // rows per micro-batch, default 8
@@ -158,12 +158,6 @@ func (c *Config) fill() error {
 	}
 	c.LR = cmp.Or(c.LR, 1e-3)
 	c.MinLR = cmp.Or(c.MinLR, c.LR/10)
-	if c.Warmup == 0 {
-		c.Warmup = 100
-		if c.Steps > 0 {
-			c.Warmup = max(1, min(100, c.Steps/10))
-		}
-	}
 	c.WeightDecay = cmp.Or(c.WeightDecay, 0.1)
 	c.Clip = cmp.Or(c.Clip, 1.0)
 	c.EvalEvery = cmp.Or(c.EvalEvery, 50)
@@ -224,6 +218,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	log := cfg.Log.With("component", "train")
 	var removed []string
 	if cfg.Fresh {
+		if err := checkInitOutside(cfg.Init, cfg.Out); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
 		var err error
 		if removed, err = StartOver(cfg.Out); err != nil { // which checks Out as checkRunDir does
 			return nil, fmt.Errorf("train: %w", err)
@@ -277,6 +274,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.Accum = cmp.Or(cfg.Accum, 1)
 		st.SeqLen, st.Batch, st.Accum = cfg.SeqLen, cfg.Batch, cfg.Accum
 	}
+	if cfg.Warmup == 0 { // by the plan the run started with, so that a resumed run keeps it
+		cfg.Warmup = 100
+		if st.Total > 0 {
+			cfg.Warmup = max(1, min(100, st.Total/10))
+		}
+	}
 	if cfg.SeqLen < 2 {
 		return nil, fmt.Errorf("train: sequence length %d (need at least 2)", cfg.SeqLen)
 	}
@@ -329,6 +332,25 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			TrainWindows: len(corpus.Train), EvalWindows: len(corpus.Eval), Plan: r.plan()})
 	}
 	return r.loop(ctx)
+}
+
+// checkInitOutside refuses an init model directory that starting over in out would remove
+// (its latest/ or best/, or out itself).
+func checkInitOutside(init, out string) error {
+	if init == "" {
+		return nil
+	}
+	abs, err := filepath.Abs(init)
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{"", "latest", "best"} {
+		dir := filepath.Join(out, name)
+		if rel, err := filepath.Rel(dir, abs); err == nil && (rel == "." || (name != "" && !strings.HasPrefix(rel, ".."))) {
+			return fmt.Errorf("the init model %s is in %s, which starting over removes; copy it elsewhere first", init, dir)
+		}
+	}
+	return nil
 }
 
 // keepStream takes the resumed run's sequence length, batch, accumulation and tokenizer

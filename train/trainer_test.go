@@ -490,3 +490,48 @@ func TestArchFollowsModel(t *testing.T) {
 		t.Errorf("resume as llama: %v", err)
 	}
 }
+
+// TestResumeKeepsPlan: a resumed run follows the plan it started with: the step count of
+// its cosine and the warm-up derived from it, whatever steps the resuming call asks for.
+func TestResumeKeepsPlan(t *testing.T) {
+	init, data, out := tinyGPT2(t), demoCorpus(t), t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	cfg := runConfig(init, data, out)
+	cfg.Steps, cfg.EvalEvery = 20, 0 // warm-up: 2 steps
+	cfg.Progress = func(StepReport) { cancel() }
+	if _, err := Run(ctx, cfg); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	var lrs []float64
+	cfg.Steps = 3 // would mean 1 warm-up step for a new run
+	cfg.Progress = func(r StepReport) { lrs = append(lrs, r.LR) }
+	if _, err := Run(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	plan := Schedule{Peak: cfg.LR, Min: cfg.LR / 10, Warmup: 2, Total: 20}
+	if len(lrs) != 2 || lrs[0] != plan.LR(1) || lrs[1] != plan.LR(2) || lrs[0] != cfg.LR {
+		t.Errorf("resumed rates %v, want %v and %v", lrs, plan.LR(1), plan.LR(2))
+	}
+}
+
+// TestFreshKeepsInit: starting over is refused when the init model lies in what it removes.
+func TestFreshKeepsInit(t *testing.T) {
+	init, data, out := tinyGPT2(t), demoCorpus(t), t.TempDir()
+	cfg := runConfig(init, data, out)
+	cfg.Steps = 1
+	if _, err := Run(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Init, cfg.Fresh = filepath.Join(out, "best"), true
+	if _, err := Run(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "starting over removes") {
+		t.Fatalf("fresh run from its own best/: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "best", "config.json")); err != nil {
+		t.Errorf("best/ was removed: %v", err)
+	}
+	cfg.Init = init
+	if _, err := Run(t.Context(), cfg); err != nil {
+		t.Errorf("fresh run from elsewhere: %v", err)
+	}
+}
