@@ -535,3 +535,35 @@ func TestFreshKeepsInit(t *testing.T) {
 		t.Errorf("fresh run from elsewhere: %v", err)
 	}
 }
+
+// TestStepsAndBudget: with both bounds the rate follows the steps, the run ends at the
+// budget when it comes first (7 s steps, 65 s budget, 12 steps: ten steps, ending at 70 s),
+// and the estimate is the smaller of the steps left at the pace so far and the budget left.
+func TestStepsAndBudget(t *testing.T) {
+	init, data := tinyGPT2(t), demoCorpus(t)
+	clk := &fakeClock{now: time.Unix(0, 0)}
+	cfg := runConfig(init, data, t.TempDir())
+	cfg.Steps, cfg.Duration, cfg.EvalEvery, cfg.Clock = 12, 65*time.Second, 0, clk.Now
+	var reports []StepReport
+	cfg.Progress = func(r StepReport) {
+		reports = append(reports, r)
+		clk.now = clk.now.Add(7 * time.Second) // the time between this report and the next
+	}
+	res, err := Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Step != 10 || len(reports) != 10 || res.Elapsed != 70*time.Second {
+		t.Fatalf("%d steps in %v, want 10 in 70s", res.Step, res.Elapsed)
+	}
+	plan := Schedule{Peak: cfg.LR, Min: cfg.LR / 10, Warmup: 1, Total: 12}
+	for i, r := range reports {
+		k := int64(i + 1)
+		here := time.Duration(k-1) * 7 * time.Second
+		stepsLeft := float64(12-k) * float64(here) / float64(k)
+		want := min(time.Duration(stepsLeft), 65*time.Second-here)
+		if r.LR != plan.LR(k-1) || r.Remaining != want || r.Remaining < 0 {
+			t.Errorf("step %d: lr %v remaining %v, want %v and %v", k, r.LR, r.Remaining, plan.LR(k-1), want)
+		}
+	}
+}
