@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -274,6 +278,40 @@ func TestBarPosition(t *testing.T) {
 		seconds, done, total := barPosition(tc.r, tc.startElapsed)
 		if seconds != tc.seconds || done != tc.done || total != tc.total {
 			t.Errorf("%s: (%v, %d, %d), want (%v, %d, %d)", tc.name, seconds, done, total, tc.seconds, tc.done, tc.total)
+		}
+	}
+}
+
+// cancelOnWrite is a writer that cancels a context once a write contains a string.
+type cancelOnWrite struct {
+	bytes.Buffer
+	after  string
+	cancel func()
+}
+
+func (w *cancelOnWrite) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(w.after)) {
+		w.cancel()
+	}
+	return w.Buffer.Write(p)
+}
+
+// TestMinerTrainInterrupted: a run stopped after its first step says where its model
+// directories are and that the same command resumes.
+func TestMinerTrainInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stderr := &cancelOnWrite{after: "train: step 1/", cancel: cancel}
+	out := filepath.Join(t.TempDir(), "run")
+	c := minerTrainCmd{Preset: "gpt2-tiny", Corpus: writeTrainCorpus(t), Out: out, Steps: 1000, SeqLen: 32, BatchSize: 2,
+		EvalWindows: 2, Dataset: "local", Competition: "LOCAL", Schedule: "local", DType: "F32"}
+	err := c.Run(ctx, &env{stdout: io.Discard, stderr: stderr, log: slog.New(slog.DiscardHandler)})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	for _, want := range []string{"interrupted at step 1; the same command resumes", "latest: " + filepath.Join(out, "latest") + "  step 1 (the last checkpoint)"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("no %q in\n%s", want, stderr.String())
 		}
 	}
 }
