@@ -466,13 +466,22 @@ const timeWarmupShare = 0.1
 
 // plan describes the learning-rate plan.
 func (r *runner) plan() string {
+	const spent = "; spent already, so the rate stays at the floor (a run keeps the plan it started with; starting over plans anew)"
 	switch {
 	case r.st.Total > 0:
-		return fmt.Sprintf("warm-up over %d steps to %.3g, cosine to %.3g at step %d", r.cfg.Warmup, r.cfg.LR, r.cfg.MinLR, r.st.Total)
+		s := fmt.Sprintf("warm-up over %d steps to %.3g, cosine to %.3g at step %d", r.cfg.Warmup, r.cfg.LR, r.cfg.MinLR, r.st.Total)
+		if r.st.Step >= r.st.Total {
+			s += spent
+		}
+		return s
 	case r.st.Budget > 0:
 		budget := time.Duration(r.st.Budget * float64(time.Second))
-		return fmt.Sprintf("warm-up over %d steps or the first %s to %.3g, cosine to %.3g over the %s time budget (by training time spent)",
+		s := fmt.Sprintf("warm-up over %d steps or the first %s to %.3g, cosine to %.3g over the %s time budget (by training time spent)",
 			r.cfg.Warmup, time.Duration(timeWarmupShare*float64(budget)).Round(time.Second), r.cfg.LR, r.cfg.MinLR, budget.Round(time.Second))
+		if r.st.elapsed() >= budget {
+			s += spent
+		}
+		return s
 	}
 	return fmt.Sprintf("warm-up over %d steps to %.3g, then constant (a run started before time plans)", r.cfg.Warmup, r.cfg.LR)
 }

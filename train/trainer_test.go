@@ -446,7 +446,7 @@ func TestStartAndEnd(t *testing.T) {
 	s := starts[0]
 	if s.Resumed || s.Out != out || s.Best.Saved || s.Latest.Saved || s.Best.Dir != filepath.Join(out, "best") ||
 		s.Latest.Dir != filepath.Join(out, "latest") || s.Architecture != "GPT2LMHeadModel" || s.SeqLen != 16 ||
-		s.Tokenizer != "gpt2" || !strings.Contains(s.Plan, "at step 4") {
+		s.Tokenizer != "gpt2" || !strings.Contains(s.Plan, "at step 4") || strings.Contains(s.Plan, "spent") {
 		t.Errorf("new run's start: %+v", s)
 	}
 	best := readBest(out)
@@ -461,7 +461,8 @@ func TestStartAndEnd(t *testing.T) {
 	}
 	s = starts[1]
 	if !s.Resumed || s.Step != 4 || !s.Best.Saved || s.Best.Step != best.Step || s.Best.Loss != best.Loss ||
-		!s.Latest.Saved || s.Latest.Step != 4 || s.SeqLen != 16 || s.Tokenizer != "gpt2" {
+		!s.Latest.Saved || s.Latest.Step != 4 || s.SeqLen != 16 || s.Tokenizer != "gpt2" ||
+		!strings.Contains(s.Plan, "at step 4; spent already") {
 		t.Errorf("resumed run's start: %+v", s)
 	}
 }
