@@ -48,7 +48,7 @@ type minerTrainCmd struct {
 	Tokenizer       string  `help:"Tokenizer name or directory (default: the competition's; a resumed run's own)."`
 	SeqLen          int     `name:"seq-len" help:"Tokens per row (default: the competition's sequence length; a resumed run's own)."`
 	Steps           int64   `help:"Optimizer steps; the learning rate's cosine runs over them."`
-	Minutes         float64 `help:"Training-time budget in minutes, counted across resumes; without --steps the learning rate's cosine runs over it."`
+	Minutes         float64 `help:"Training-time budget in minutes, counted across resumes (the step under way, a last evaluation and checkpoint finish after it); without --steps the learning rate's cosine runs over it."`
 	LR              float64 `name:"lr" help:"Peak learning rate (default 1e-3)."`
 	MinLR           float64 `name:"min-lr" help:"Learning-rate floor of the cosine decay (default lr/10)."`
 	Warmup          int64   `help:"Warm-up steps (default min(100, steps/10); 100 with --minutes alone)."`
