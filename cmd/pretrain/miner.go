@@ -84,6 +84,9 @@ func (c *minerTrainCmd) Run(ctx context.Context, e *env) error {
 	if c.Preset == "" && c.Init == "" {
 		return fmt.Errorf("%w: give --preset NAME (a new model) or --init DIR (continue a model)", errUsage)
 	}
+	if c.Steps < 0 || c.Minutes < 0 || (c.Steps == 0 && c.Minutes == 0) {
+		return fmt.Errorf("%w: give --steps N or --minutes M (or both) to bound the run", errUsage)
+	}
 	data, err := c.dataSource(e)
 	if err != nil {
 		return err

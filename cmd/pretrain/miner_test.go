@@ -130,6 +130,8 @@ func TestMinerTrainRefuses(t *testing.T) {
 		{[]string{"--preset", "gpt2-tiny", "--out", foreign, "--fresh"}, "not a training run directory"},
 		{[]string{"--preset", "gpt2-tiny", "--out", t.TempDir(), "--competition", "B3_MODEL"}, "competition B3_MODEL is not in the local schedule"},
 		{[]string{"--out", t.TempDir()}, "give --preset NAME"},
+		{[]string{"--preset", "gpt2-tiny", "--out", t.TempDir(), "--steps", "0"}, "give --steps N or --minutes M"},
+		{[]string{"--preset", "gpt2-tiny", "--out", t.TempDir(), "--minutes=-1"}, "give --steps N or --minutes M"},
 	} {
 		_, _, err := runCLI(t, append(base, tc.args...)...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
