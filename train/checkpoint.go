@@ -32,6 +32,8 @@ const (
 	// StateFile is the state file's name in a run directory.
 	StateFile     = "trainer_state.bin"
 	maxHeaderSize = 16 << 20
+	// maxSeconds bounds the stored times, so that they convert to a time.Duration (~292 years).
+	maxSeconds = 1e9
 )
 
 // State is the header of a state file.
@@ -51,8 +53,14 @@ type State struct {
 	SeqLen    int    `json:"seq_len"`
 	Batch     int    `json:"batch"`
 	Accum     int    `json:"accum"`
-	// Total is the schedule's step count (0: none; constant rate after warm-up).
-	Total int64 `json:"total"`
+	// Total is the step schedule's length (0: none). Budget is the time plan's length in
+	// seconds, which the learning rate follows when Total is 0 ([TimeSchedule]); with
+	// neither (a state from before time plans) the rate stays constant after warm-up. Both
+	// are fixed when a run starts. Elapsed is the training time spent so far in seconds,
+	// across resumes: a resumed run continues the time plan and the --minutes budget from it.
+	Total   int64   `json:"total"`
+	Budget  float64 `json:"budget_seconds,omitempty"`
+	Elapsed float64 `json:"elapsed_seconds,omitempty"`
 	// BestLoss is the best held-out loss so far, +Inf before the first evaluation (stored
 	// as best_loss, null for +Inf, which JSON cannot hold).
 	BestLoss float64  `json:"-"`
@@ -140,6 +148,9 @@ func ReadState(path string, adam AdamWConfig) (*State, *Model, *AdamW, error) {
 	}
 	if st.Step < 0 || st.Windows < 0 || st.AdamStep < 0 || st.Total < 0 {
 		return fail(errors.New("negative step or position"))
+	}
+	if !(st.Budget >= 0 && st.Elapsed >= 0) || st.Budget > maxSeconds || st.Elapsed > maxSeconds {
+		return fail(fmt.Errorf("time budget %g s or elapsed time %g s out of range", st.Budget, st.Elapsed))
 	}
 	st.BestLoss = math.Inf(1)
 	if st.Best != nil {

@@ -15,9 +15,13 @@
 // [Run] is the loop behind `pretrain miner train`: SN9-packed windows of a local corpus or
 // a datasets-server ([ReadCorpus], [LoadServerCorpus]), held-out evaluation, AdamW
 // ([AdamW]: decay on 2-D weights only), gradient clipping and accumulation, a warm-up +
-// cosine [Schedule], and checkpoints: Hugging Face model directories (latest/, best/) that
-// nn.Load reads, plus a versioned, atomically written state file ([WriteState]) with the
-// float32 master weights, optimizer moments and data position, so a killed run resumes from
-// its last checkpoint reading the same windows in the same order. Everything is
-// deterministic given the seed.
+// cosine [Schedule] over the steps or, for a run bounded by time alone, a [TimeSchedule]
+// over the fraction of its time budget spent, and checkpoints: Hugging Face model
+// directories (latest/, best/) that nn.Load reads, plus a versioned, atomically written
+// state file ([WriteState]) with the float32 master weights, optimizer moments, data
+// position and training time, so a killed run resumes from its last checkpoint reading the
+// same windows in the same order and continuing the same time plan. Everything is
+// deterministic given the seed (and, for a time plan, the training time at each step).
+// A run directory holds other files only beside a run's own ([StartOver] removes only
+// those); Run refuses to write into a directory of other files.
 package train

@@ -6,6 +6,7 @@ package train
 import (
 	"fmt"
 	"math"
+	"time"
 )
 
 // AdamWConfig are AdamW's hyperparameters, with torch.optim.AdamW's defaults where zero.
@@ -127,4 +128,38 @@ func (s Schedule) LR(step int64) float64 {
 	}
 	ratio := float64(step-s.Warmup) / float64(max(s.Total-s.Warmup, 1))
 	return s.Min + 0.5*(1+math.Cos(math.Pi*ratio))*(s.Peak-s.Min)
+}
+
+// TimeSchedule plans the learning rate over a wall-clock budget instead of a step count,
+// for runs bounded by time only. The warm-up is linear and ends after Warmup steps or once
+// WarmupShare of the budget is spent, whichever comes first (a slow model may take few
+// steps in a short budget); the decay is a cosine from Peak to Min over the fraction f of
+// Budget spent, reaching Min when the budget ends. The rate of a step is the lower of the two:
+//
+//	lr = min(Peak·min(1, max((step+1)/Warmup, f/WarmupShare)), Min + ½(1+cos(π·f))·(Peak−Min))
+//
+// with f = min(elapsed/Budget, 1), so it is a function of the step and the training time
+// spent before it.
+type TimeSchedule struct {
+	Peak, Min   float64
+	Warmup      int64
+	WarmupShare float64
+	Budget      time.Duration
+}
+
+// LR is the learning rate of step (0-based) begun after elapsed training time. A budget
+// of zero is spent from the start.
+func (s TimeSchedule) LR(step int64, elapsed time.Duration) float64 {
+	frac := 1.0
+	if s.Budget > 0 {
+		frac = min(max(float64(elapsed)/float64(s.Budget), 0), 1)
+	}
+	ramp := 1.0
+	if step < s.Warmup {
+		ramp = float64(step+1) / float64(s.Warmup)
+		if s.WarmupShare > 0 {
+			ramp = min(1, max(ramp, frac/s.WarmupShare))
+		}
+	}
+	return min(s.Peak*ramp, s.Min+0.5*(1+math.Cos(math.Pi*frac))*(s.Peak-s.Min))
 }

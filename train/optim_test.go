@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"testing"
+	"time"
 )
 
 // TestAdamWTorch replays testdata/adamw.json: torch.optim.AdamW (foreach=False) and
@@ -74,5 +75,43 @@ func TestSchedule(t *testing.T) {
 		if s.LR(step+1) > s.LR(step) {
 			t.Fatalf("LR rises after warm-up at step %d", step)
 		}
+	}
+}
+
+// TestTimeSchedule checks the time plan at points computed by hand (peak 1e-3, floor 1e-4,
+// 10 warm-up steps or a tenth of a 100 s budget): the warm-up ramp by steps and by time,
+// the cosine's start, a quarter (1e-4 + 9e-4·(1+cos(π/4))/2) and middle, the floor at and
+// after the budget's end.
+func TestTimeSchedule(t *testing.T) {
+	s := TimeSchedule{Peak: 1e-3, Min: 1e-4, Warmup: 10, WarmupShare: 0.1, Budget: 100 * time.Second}
+	tests := []struct {
+		step    int64
+		elapsed time.Duration
+		want    float64
+	}{
+		{0, 0, 1e-4},
+		{4, time.Second, 5e-4},     // steps ramp faster than time
+		{1, 5 * time.Second, 5e-4}, // time ramps faster than steps
+		{1, 10 * time.Second, 1e-4 + 9e-4*(1+math.Cos(math.Pi/10))/2}, // warm-up over by time: the cosine
+		{20, 0, 1e-3},
+		{20, 25 * time.Second, 1e-4 + 9e-4*(1+math.Sqrt2/2)/2},
+		{20, 50 * time.Second, 5.5e-4},
+		{20, 100 * time.Second, 1e-4},
+		{20, time.Hour, 1e-4},
+		{5, 100 * time.Second, 1e-4}, // a slow warm-up still ends at the floor
+		{20, -time.Second, 1e-3},
+	}
+	for _, tt := range tests {
+		if got := s.LR(tt.step, tt.elapsed); math.Abs(got-tt.want) > 1e-7*tt.want {
+			t.Errorf("LR(%d, %v) = %v, want %v", tt.step, tt.elapsed, got, tt.want)
+		}
+	}
+	for e := time.Duration(0); e < 100*time.Second; e += time.Second {
+		if s.LR(50, e+time.Second) > s.LR(50, e) {
+			t.Fatalf("LR rises with elapsed time at %v", e)
+		}
+	}
+	if got := (TimeSchedule{Peak: 1, Min: 0.5, Warmup: 1}).LR(3, time.Second); got != 0.5 {
+		t.Errorf("LR with no budget = %v, want the floor", got)
 	}
 }

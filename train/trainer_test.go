@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pretrain/pretrain/nn"
 	"github.com/pretrain/pretrain/tokenizer"
@@ -310,5 +311,260 @@ func TestBestKeptAcrossRestart(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "best")); !errors.Is(err, os.ErrNotExist) || res.BestLoss != 0.5 {
 		t.Errorf("best/ replaced by a model of held-out loss %v (best.json says 0.5): %v", res.EvalLoss, err)
+	}
+}
+
+// fakeClock is a clock that moves only when a test moves it.
+type fakeClock struct{ now time.Time }
+
+func (c *fakeClock) Now() time.Time { return c.now }
+
+// TestTimeBudgetRun: with only a duration, a run whose steps each take 7 s of a fake clock
+// takes 10 steps of a 70 s budget, each at the rate of the time plan (computed here from
+// the formula), with the budget left as its estimate. Killed after step 4, it stores the
+// 28 s spent, and the resumed run continues the plan from there and stops at 70 s.
+func TestTimeBudgetRun(t *testing.T) {
+	init, data := tinyGPT2(t), demoCorpus(t)
+	const peak, floor, warmup, stepTime, budget = 3e-3, 3e-4, 3, 7 * time.Second, 70 * time.Second
+	wantLR := func(step int64, elapsed time.Duration) float64 {
+		f := elapsed.Seconds() / budget.Seconds()
+		ramp := 1.0 // warm-up: 3 steps or a tenth of the budget
+		if step < warmup {
+			ramp = min(1, max(float64(step+1)/warmup, f/0.1))
+		}
+		return min(peak*ramp, floor+(peak-floor)*(1+math.Cos(math.Pi*f))/2)
+	}
+	newConfig := func(out string, clk *fakeClock, reports *[]StepReport) Config {
+		cfg := runConfig(init, data, out)
+		cfg.Steps, cfg.Duration, cfg.LR, cfg.MinLR, cfg.Warmup = 0, budget, peak, floor, warmup
+		cfg.Clock = clk.Now
+		cfg.Progress = func(r StepReport) {
+			*reports = append(*reports, r)
+			clk.now = clk.now.Add(stepTime)
+		}
+		return cfg
+	}
+	check := func(reports []StepReport, firstStep int64) {
+		t.Helper()
+		for i, r := range reports {
+			step := firstStep + int64(i) // 0-based index of the step this report follows
+			began := time.Duration(step) * stepTime
+			if r.Step != step+1 || math.Abs(r.LR-wantLR(step, began)) > 1e-15 {
+				t.Errorf("report %d: step %d lr %v, want step %d lr %v", i, r.Step, r.LR, step+1, wantLR(step, began))
+			}
+			if r.Elapsed != began || r.Remaining != budget-began || r.Budget != budget {
+				t.Errorf("step %d: elapsed %v remaining %v budget %v; want %v, %v, %v", r.Step, r.Elapsed, r.Remaining, r.Budget, began, budget-began, budget)
+			}
+		}
+	}
+
+	var whole []StepReport
+	res, err := Run(t.Context(), newConfig(filepath.Join(t.TempDir(), "whole"), &fakeClock{now: time.Unix(0, 0)}, &whole))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(whole) != 10 || res.Step != 10 || res.Elapsed != budget {
+		t.Fatalf("%d reports, %d steps, %v spent; want 10, 10, %v", len(whole), res.Step, res.Elapsed, budget)
+	}
+	check(whole, 0)
+
+	out := filepath.Join(t.TempDir(), "killed")
+	ctx, cancel := context.WithCancel(t.Context())
+	var first []StepReport
+	clk := &fakeClock{now: time.Unix(1000, 0)}
+	cfg := newConfig(out, clk, &first)
+	progress := cfg.Progress
+	cfg.Progress = func(r StepReport) {
+		progress(r)
+		if r.Step == 4 {
+			cancel()
+		}
+	}
+	if _, err := Run(ctx, cfg); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	st, _, _, err := ReadState(filepath.Join(out, StateFile), AdamWConfig{})
+	if err != nil || st.Step != 4 || st.Elapsed != 28 || st.Budget != 70 || st.Total != 0 {
+		t.Fatalf("state after the interruption: %+v, %v", st, err)
+	}
+	var second []StepReport
+	var start Start
+	cfg = newConfig(out, &fakeClock{now: time.Unix(5000, 0)}, &second)
+	cfg.Started = func(s Start) { start = s }
+	if res, err = Run(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !start.Resumed || start.Step != 4 || start.Elapsed != 28*time.Second || len(second) != 6 || res.Elapsed != budget {
+		t.Fatalf("resumed at step %d after %v (resumed %v), %d more steps, %v spent; want 4, 28s, 6, 70s",
+			start.Step, start.Elapsed, start.Resumed, len(second), res.Elapsed)
+	}
+	check(second, 4)
+}
+
+func TestRemaining(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		name                        string
+		steps, step, start          int64
+		here, budget, elapsed, want time.Duration
+	}{
+		{"steps: the pace of this process", 100, 30, 20, 10 * s, 0, 0, 70 * s},
+		{"steps: past the end", 100, 120, 20, 10 * s, 0, 0, 0},
+		{"budget: what is left", 0, 5, 0, 10 * s, 60 * s, 40 * s, 20 * s},
+		{"budget: overrun", 0, 5, 0, 10 * s, 60 * s, 75 * s, 0},
+		{"both: steps end first", 100, 90, 80, 10 * s, 600 * s, 100 * s, 10 * s},
+		{"both: budget ends first", 100, 10, 0, 10 * s, 60 * s, 50 * s, 10 * s},
+		{"steps: no time measured", 100, 1, 0, 0, 0, 0, 0},
+		{"steps: huge", math.MaxInt64, 1, 0, time.Hour, 0, 0, time.Duration(float64(math.MaxInt64 / 2))}, // no overflow
+	}
+	for _, tt := range tests {
+		got := remaining(tt.steps, tt.step, tt.start, tt.here, tt.budget, tt.elapsed)
+		if got != tt.want {
+			t.Errorf("%s: remaining = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestStartAndEnd: the run says where its model directories are and what they hold, at
+// the start (new, then resumed) and the end; a resumed run takes the shape it was started
+// with when the caller gives none.
+func TestStartAndEnd(t *testing.T) {
+	init, data := tinyGPT2(t), demoCorpus(t)
+	rel := filepath.Join(t.TempDir(), "run")
+	out, err := filepath.Abs(rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var starts []Start
+	cfg := runConfig(init, data, rel)
+	cfg.Steps = 4
+	cfg.Started = func(s Start) { starts = append(starts, s) }
+	res, err := Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := starts[0]
+	if s.Resumed || s.Out != out || s.Best.Saved || s.Latest.Saved || s.Best.Dir != filepath.Join(out, "best") ||
+		s.Latest.Dir != filepath.Join(out, "latest") || s.Architecture != "GPT2LMHeadModel" || s.SeqLen != 16 ||
+		s.Tokenizer != "gpt2" || !strings.Contains(s.Plan, "at step 4") || strings.Contains(s.Plan, "spent") {
+		t.Errorf("new run's start: %+v", s)
+	}
+	best := readBest(out)
+	if !res.Best.Saved || res.Best.Loss != best.Loss || res.Best.Step != best.Step || res.BestLoss != best.Loss ||
+		!res.Latest.Saved || res.Latest.Step != 4 || res.EvalStep != 4 || !(res.EvalLoss >= res.BestLoss) {
+		t.Errorf("end: best %+v latest %+v eval %v at %d; best.json %+v", res.Best, res.Latest, res.EvalLoss, res.EvalStep, best)
+	}
+
+	cfg.Steps, cfg.SeqLen, cfg.Batch, cfg.Tokenizer = 6, 0, 0, ""
+	if _, err := Run(t.Context(), cfg); err != nil {
+		t.Fatalf("resume without the shape: %v", err)
+	}
+	s = starts[1]
+	if !s.Resumed || s.Step != 4 || !s.Best.Saved || s.Best.Step != best.Step || s.Best.Loss != best.Loss ||
+		!s.Latest.Saved || s.Latest.Step != 4 || s.SeqLen != 16 || s.Tokenizer != "gpt2" ||
+		!strings.Contains(s.Plan, "at step 4; spent already") {
+		t.Errorf("resumed run's start: %+v", s)
+	}
+}
+
+// TestArchFollowsModel: without an arch the run takes the model's family; a contradicting
+// one is refused, naming both, before any weights are made.
+func TestArchFollowsModel(t *testing.T) {
+	init, data := tinyGPT2(t), demoCorpus(t)
+	cfg := runConfig(init, data, t.TempDir())
+	cfg.Arch, cfg.Steps = "", 1
+	if _, err := Run(t.Context(), cfg); err != nil {
+		t.Fatalf("no arch: %v", err)
+	}
+	for _, c := range []Config{
+		{Arch: "llama", Init: init},
+		{Arch: "gpt2", Preset: "llama-3b"}, // 3.3B parameters: refused before they are allocated
+	} {
+		c.Data, c.Out, c.Steps = data, t.TempDir(), 1
+		_, err := Run(t.Context(), c)
+		if err == nil || !strings.Contains(err.Error(), "arch "+c.Arch+" contradicts") {
+			t.Errorf("arch %s, preset %q, init %q: %v", c.Arch, c.Preset, c.Init, err)
+		}
+	}
+	cfg.Arch = "llama" // the resumed run's model is gpt2
+	if _, err := Run(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "contradicts the run") {
+		t.Errorf("resume as llama: %v", err)
+	}
+}
+
+// TestResumeKeepsPlan: a resumed run follows the plan it started with: the step count of
+// its cosine and the warm-up derived from it, whatever steps the resuming call asks for.
+func TestResumeKeepsPlan(t *testing.T) {
+	init, data, out := tinyGPT2(t), demoCorpus(t), t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	cfg := runConfig(init, data, out)
+	cfg.Steps, cfg.EvalEvery = 20, 0 // warm-up: 2 steps
+	cfg.Progress = func(StepReport) { cancel() }
+	if _, err := Run(ctx, cfg); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	var lrs []float64
+	cfg.Steps = 3 // would mean 1 warm-up step for a new run
+	cfg.Progress = func(r StepReport) { lrs = append(lrs, r.LR) }
+	if _, err := Run(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	plan := Schedule{Peak: cfg.LR, Min: cfg.LR / 10, Warmup: 2, Total: 20}
+	if len(lrs) != 2 || lrs[0] != plan.LR(1) || lrs[1] != plan.LR(2) || lrs[0] != cfg.LR {
+		t.Errorf("resumed rates %v, want %v and %v", lrs, plan.LR(1), plan.LR(2))
+	}
+}
+
+// TestFreshKeepsInit: starting over is refused when the init model lies in what it removes.
+func TestFreshKeepsInit(t *testing.T) {
+	init, data, out := tinyGPT2(t), demoCorpus(t), t.TempDir()
+	cfg := runConfig(init, data, out)
+	cfg.Steps = 1
+	if _, err := Run(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Init, cfg.Fresh = filepath.Join(out, "best"), true
+	if _, err := Run(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "starting over removes") {
+		t.Fatalf("fresh run from its own best/: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "best", "config.json")); err != nil {
+		t.Errorf("best/ was removed: %v", err)
+	}
+	cfg.Init = init
+	if _, err := Run(t.Context(), cfg); err != nil {
+		t.Errorf("fresh run from elsewhere: %v", err)
+	}
+}
+
+// TestStepsAndBudget: with both bounds the rate follows the steps, the run ends at the
+// budget when it comes first (7 s steps, 65 s budget, 12 steps: ten steps, ending at 70 s),
+// and the estimate is the smaller of the steps left at the pace so far and the budget left.
+func TestStepsAndBudget(t *testing.T) {
+	init, data := tinyGPT2(t), demoCorpus(t)
+	clk := &fakeClock{now: time.Unix(0, 0)}
+	cfg := runConfig(init, data, t.TempDir())
+	cfg.Steps, cfg.Duration, cfg.EvalEvery, cfg.Clock = 12, 65*time.Second, 0, clk.Now
+	var reports []StepReport
+	cfg.Progress = func(r StepReport) {
+		reports = append(reports, r)
+		clk.now = clk.now.Add(7 * time.Second) // the time between this report and the next
+	}
+	res, err := Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Step != 10 || len(reports) != 10 || res.Elapsed != 70*time.Second {
+		t.Fatalf("%d steps in %v, want 10 in 70s", res.Step, res.Elapsed)
+	}
+	plan := Schedule{Peak: cfg.LR, Min: cfg.LR / 10, Warmup: 1, Total: 12}
+	for i, r := range reports {
+		k := int64(i + 1)
+		here := time.Duration(k-1) * 7 * time.Second
+		stepsLeft := float64(12-k) * float64(here) / float64(k)
+		want := min(time.Duration(stepsLeft), 65*time.Second-here)
+		if r.LR != plan.LR(k-1) || r.Remaining != want || r.Remaining < 0 {
+			t.Errorf("step %d: lr %v remaining %v, want %v and %v", k, r.LR, r.Remaining, plan.LR(k-1), want)
+		}
 	}
 }

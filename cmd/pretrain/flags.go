@@ -18,6 +18,7 @@ import (
 	"io"
 	"math/big"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/pretrain/pretrain/chain"
@@ -129,7 +130,7 @@ func (f competitionFlags) competition(schedule string) (competition.Competition,
 			return c, nil
 		}
 	}
-	return competition.Competition{}, fmt.Errorf("%w: competition %s is not in the %v schedule", errUsage, id, names)
+	return competition.Competition{}, fmt.Errorf("%w: competition %s is not in the %s schedule", errUsage, id, strings.Join(names, " or "))
 }
 
 // competitionArg parses --competition, a usage error if bad.

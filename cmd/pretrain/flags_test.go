@@ -15,7 +15,8 @@ import (
 var referenceNames = []string{"model_dir", "sample_min", "updated_models_limit", "dont_set_weights",
 	"chain_update_cadence", "scan_top_model_cadence"}
 
-// retiredNames were spelled one way for two concepts (or two ways for one); none may return.
+// retiredNames were spelled one way for two concepts (or two ways for one); none may return
+// as a visible flag (hidden, an old spelling may stay one release).
 var retiredNames = []string{"endpoint", "data", "hotkey", "hf-token", "cache-dir", "tokens-file"}
 
 // synonyms are spellings of one concept: at most one of each group may be a flag.
@@ -111,8 +112,9 @@ func flagSchemeFaults(uses map[string][]flagUse) []string {
 		if len(meanings) > 1 {
 			fault("--%s means %d things: %v", name, len(meanings), meanings)
 		}
+		visible := slices.ContainsFunc(us, func(u flagUse) bool { return !u.flag.Hidden })
 		switch {
-		case slices.Contains(retiredNames, name):
+		case visible && slices.Contains(retiredNames, name):
 			fault("--%s is a retired spelling (%v)", name, us[0].cmd)
 		case strings.Contains(name, "_") && !strings.Contains(name, ".") && !slices.Contains(referenceNames, name):
 			fault("--%s: underscores belong to dotted (bittensor) names and the reference's own flags; use hyphens", name)
@@ -125,7 +127,7 @@ func flagSchemeFaults(uses map[string][]flagUse) []string {
 	for _, group := range synonyms {
 		var present []string
 		for _, s := range group {
-			if _, ok := uses[s]; ok {
+			if slices.ContainsFunc(uses[s], func(u flagUse) bool { return !u.flag.Hidden }) {
 				present = append(present, s)
 			}
 		}
