@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/pretrain/pretrain/internal/bounded"
@@ -25,7 +24,7 @@ const (
 // a datasets-server row (row.get("text", row.get("content"))); or, when the first non-blank
 // byte is not '{', the whole file as one plain-text document.
 func ReadDocuments(ctx context.Context, path string) ([]string, error) {
-	f, err := os.Open(path)
+	f, err := bounded.Open(path) // refuses FIFOs and other special files
 	if err != nil {
 		return nil, fmt.Errorf("read documents: %w", err)
 	}

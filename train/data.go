@@ -1,26 +1,14 @@
 package train
 
 import (
-	"bufio"
 	"cmp"
-	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"math/rand/v2"
-	"strings"
 
 	"github.com/pretrain/pretrain/dataset"
-	"github.com/pretrain/pretrain/internal/bounded"
-)
-
-// Limits on a local corpus file, which may come from anywhere.
-const (
-	maxCorpusLine = 16 << 20 // bytes in one JSON line
-	maxCorpusRows = 10_000_000
 )
 
 // Corpus is a tokenized text corpus cut into training and held-out windows of SeqLen
@@ -40,62 +28,25 @@ type CorpusConfig struct {
 	MaxEvalWindows int
 }
 
-// ReadCorpus reads a JSON-lines file (optionally gzipped, by its .gz suffix) of rows with a
-// "content" (RefinedWeb, the demo corpus) or "text" (FineWeb) string, tokenizes every
-// document, holds out every EvalEvery-th document, and packs both parts into windows.
+// ReadCorpus reads a local corpus file as eval --text reads one ([dataset.ReadDocuments]:
+// JSON lines whose rows carry a "text" or else a "content" string, gzipped by a .gz suffix,
+// or plain text), tokenizes every document, holds out every EvalEvery-th document, and
+// packs both parts into windows.
 func ReadCorpus(ctx context.Context, path string, tok dataset.Tokenizer, cfg CorpusConfig) (*Corpus, error) {
 	if cfg.SeqLen < 2 {
 		return nil, fmt.Errorf("read corpus %s: sequence length %d (need at least 2)", path, cfg.SeqLen)
 	}
-	f, err := bounded.Open(path)
+	docs, err := dataset.ReadDocuments(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("read corpus: %w", err)
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			return nil, fmt.Errorf("read corpus %s: %w", path, err)
-		}
-		defer zr.Close()
-		r = zr
-	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<20), maxCorpusLine)
 	var buf []int32
 	eos := tok.EOS()
-	doc := 0
-	for sc.Scan() {
+	for _, d := range docs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		line := sc.Bytes()
-		if len(strings.TrimSpace(string(line))) == 0 {
-			continue
-		}
-		if doc >= maxCorpusRows {
-			return nil, fmt.Errorf("read corpus %s: more than %d rows", path, maxCorpusRows)
-		}
-		var row struct {
-			Content *string `json:"content"`
-			Text    *string `json:"text"`
-		}
-		if err := json.Unmarshal(line, &row); err != nil {
-			return nil, fmt.Errorf("read corpus %s: row %d: %w", path, doc, err)
-		}
-		text := row.Content
-		if text == nil {
-			text = row.Text
-		}
-		if text == nil {
-			return nil, fmt.Errorf("read corpus %s: row %d has no \"content\" or \"text\" string", path, doc)
-		}
-		buf = append(append(buf, tok.Encode(*text, false)...), eos)
-		doc++
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read corpus %s: %w", path, err)
+		buf = append(append(buf, tok.Encode(d, false)...), eos)
 	}
 	c, err := splitCorpus(buf, eos, cfg)
 	if err != nil {

@@ -76,8 +76,8 @@ func TestReadCorpusErrors(t *testing.T) {
 		name, rows, want string
 		seqLen           int
 	}{
-		{"not json", "{\n", "row 0", 4},
-		{"no text", `{"url":"x"}` + "\n", "no \"content\"", 4},
+		{"not json", "{\n", "line 1", 4},
+		{"no text", `{"url":"x"}` + "\n", "no \"content\" field", 4},
 		{"too short", `{"content":"ab"}` + "\n" + `{"content":"ab"}` + "\n", "no window", 50},
 		{"bad seq len", `{"content":"ab"}`, "sequence length", 1},
 	} {
