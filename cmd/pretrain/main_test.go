@@ -65,3 +65,15 @@ func TestRank(t *testing.T) {
 		t.Errorf("rank output = %s", out)
 	}
 }
+
+// TestVersion: --version prints the build's module version and Go toolchain, and exits 0.
+func TestVersion(t *testing.T) {
+	out, _, err := runCLI(t, "--version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(out)
+	if len(f) < 3 || f[0] != "pretrain" || !strings.HasPrefix(f[len(f)-1], "go1.") {
+		t.Errorf("--version printed %q, want \"pretrain VERSION [REVISION] goX.Y\"", out)
+	}
+}

@@ -2,13 +2,14 @@ package main
 
 import "runtime/debug"
 
-// versionString is the module version and VCS revision from the build info.
+// versionString is the module version, the VCS revision and the Go toolchain from the build
+// info (a build with -buildvcs=false has no revision: its version reads "(devel)").
 func versionString() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "unknown"
 	}
-	v := bi.Main.Version
+	v := "pretrain " + bi.Main.Version
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":
@@ -19,5 +20,5 @@ func versionString() string {
 			}
 		}
 	}
-	return v
+	return v + " " + bi.GoVersion
 }
