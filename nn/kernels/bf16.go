@@ -32,6 +32,14 @@ type PackedBF16 struct {
 // PackBF16 rounds op(b) to bfloat16 and packs it; transB is the orientation the GEMMs will
 // use (true for a torch Linear weight).
 func PackBF16(b Mat, transB bool) *PackedBF16 {
+	p := new(PackedBF16)
+	p.pack(b, transB, ParallelFor)
+	return p
+}
+
+// pack rounds op(b) to bfloat16 and packs it into p, reusing p's words when they are long
+// enough, with stored rows split over split ([ParallelFor] or serialFor).
+func (p *PackedBF16) pack(b Mat, transB bool, split func(n int, fn func(lo, hi int))) {
 	b.check()
 	if b.DType == F64 {
 		panic("kernels: bf16 packing of an F64 matrix")
@@ -40,16 +48,21 @@ func PackBF16(b Mat, transB bool) *PackedBF16 {
 	if transB {
 		n, k = b.Rows, b.Cols
 	}
-	p := &PackedBF16{n: n, k: k, transB: transB, pairs: (k + 1) / 2}
-	panels := (n + nr - 1) / nr
-	p.words = make([]uint32, panels*p.pairs*nr)
+	*p = PackedBF16{n: n, k: k, transB: transB, pairs: (k + 1) / 2, words: p.words}
+	need := (n + nr - 1) / nr * p.pairs * nr
+	if cap(p.words) < need {
+		p.words = make([]uint32, need)
+	} else {
+		p.words = p.words[:need]
+		clear(p.words)
+	}
 	// Workers take groups of stored rows that fill whole words: a panel's 32 columns
 	// (rows of a transposed B) or a pair (rows of a plain one).
 	group := 2
 	if transB {
 		group = nr
 	}
-	ParallelFor((b.Rows+group-1)/group, func(lo, hi int) {
+	split((b.Rows+group-1)/group, func(lo, hi int) {
 		row := make([]float32, b.Cols)
 		for r := lo * group; r < min(hi*group, b.Rows); r++ {
 			b.Row(row, r)
@@ -63,7 +76,6 @@ func PackBF16(b Mat, transB bool) *PackedBF16 {
 			}
 		}
 	})
-	return p
 }
 
 // WithBF16 returns m carrying its bf16 packing for GEMMs in orientation transB: [Gemm] then
@@ -90,6 +102,18 @@ func (p *PackedBF16) cols(lo int) *PackedBF16 {
 	q := *p
 	q.n -= lo
 	q.words = p.words[lo/nr*p.pairs*nr:]
+	return &q
+}
+
+// rows returns the packing from row lo of op(B) on (the inner dimension); lo must start a
+// pair. Panels keep their stride, so the view reads the same words.
+func (p *PackedBF16) rows(lo int) *PackedBF16 {
+	if lo%2 != 0 {
+		panic("kernels: bf16 row split inside a pair")
+	}
+	q := *p
+	q.k -= lo
+	q.words = p.words[lo/2*nr:]
 	return &q
 }
 
