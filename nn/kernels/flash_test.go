@@ -39,7 +39,7 @@ func TestAttentionBF16(t *testing.T) {
 		fp32 := *a
 		fp32.BF16, fp32.Out = false, make([]float32, len(want))
 		fp32.Run()
-		for _, v := range append([]*Variant{twin}, Variants()...) {
+		for _, v := range append([]*Variant{twin, amxTwin}, Variants()...) {
 			if !v.Supported {
 				continue
 			}
