@@ -21,7 +21,7 @@ type benchEvalCmd struct {
 	SeqLen int    `name:"seq-len" default:"1024" help:"Tokens per batch (batch size 1)."`
 	Runs   int    `default:"5" help:"Timed runs after one warm-up."`
 	// As eval's --precision.
-	Precision string `enum:"auto,fp32,bf16" default:"auto" help:"Arithmetic of the weight GEMMs: fp32, bf16, or auto (bf16 for --dtype BF16)."`
+	Precision string `enum:"auto,fp32,bf16" default:"auto" help:"Arithmetic of the weight GEMMs and of attention's products: fp32, bf16, or auto (bf16 for --dtype BF16)."`
 }
 
 func (c *benchEvalCmd) Run(ctx context.Context, e *env) error {

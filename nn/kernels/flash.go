@@ -45,6 +45,7 @@ func attentionBF16(a *Attention[float32]) {
 		if cap(b.q) < flashRows*hd {
 			b.q = make([]float32, flashRows*hd)
 		}
+		b.q = b.q[:flashRows*hd]
 		for h := lo; h < hi; h++ {
 			kvh := h / rep
 			b.k.pack(F32Mat(a.K[kvh*hd:], a.T, hd, a.KVStride), true, serialFor)
