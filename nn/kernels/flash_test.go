@@ -87,3 +87,28 @@ func BenchmarkAttention(b *testing.B) {
 		}
 	}
 }
+
+// TestAttentionBF16NaN checks that a NaN value reaches every output that attends to it
+// (rows at or after its key, the value's column, across key tiles) and nothing outside the
+// query blocks that read its key tile: other columns and earlier blocks stay finite. (Rows
+// of its own block before the key become NaN too, through 0·NaN in PV, as in the float32
+// attention and in torch's masked matmul.)
+func TestAttentionBF16NaN(t *testing.T) {
+	r := rand.New(rand.NewPCG(29, 30))
+	const n, heads, hd, bad = 300, 2, 8, 200
+	a := &Attention[float32]{N: n, T: n, Heads: heads, KVHeads: 1, HeadDim: hd, Scale: 0.3, BF16: true,
+		Q: randSlice(r, n*heads*hd, 1), QStride: heads * hd, K: randSlice(r, n*hd, 1), V: randSlice(r, n*hd, 1),
+		KVStride: hd, Out: make([]float32, n*heads*hd), OutStride: heads * hd}
+	a.V[bad*hd+3] = float32(math.NaN())
+	a.Run()
+	for i := range n {
+		for c := range heads * hd {
+			x := a.Out[i*heads*hd+c]
+			mustNaN := i >= bad && c%hd == 3
+			mayNaN := i >= bad/flashRows*flashRows && c%hd == 3
+			if nan := x != x; nan != mustNaN && !(nan && mayNaN) {
+				t.Fatalf("row %d column %d = %v", i, c, x)
+			}
+		}
+	}
+}
