@@ -73,6 +73,8 @@ type gpt2[F kernels.Float] struct {
 	lnfW     []F
 	lnfB     []F
 	act      func([]F)
+	// bf16Attention runs attention on bfloat16 operands (PrecisionBF16).
+	bf16Attention bool
 }
 
 func buildGPT2[F kernels.Float](c *Config, w *weightSet[F]) (network[F], error) {
@@ -133,6 +135,8 @@ func buildGPT2[F kernels.Float](c *Config, w *weightSet[F]) (network[F], error) 
 func (g *gpt2[F]) head() kernels.Mat { return g.lmHead }
 func (g *gpt2[F]) headName() string  { return g.headAt }
 
+func (g *gpt2[F]) setBF16Attention(on bool) { g.bf16Attention = on }
+
 func (g *gpt2[F]) gemmWeights() []gemmWeight {
 	out := []gemmWeight{{&g.lmHead, true}}
 	for i := range g.blocks {
@@ -148,6 +152,7 @@ type gpt2Step[F kernels.Float] struct {
 	n, rows, L, pos0 int
 	cache            *KVCache
 	proj             []F
+	bf16Attention    bool
 }
 
 // gpt2Acts are one block's activations. Inference reuses one set for every block; a trace
@@ -191,7 +196,7 @@ func (g *gpt2[F]) forward(ctx context.Context, ids []int32, rows int, cache *KVC
 		kernels.RowOf(pe, g.wpe, pos0+i%L)
 		addInto(x[i*d:(i+1)*d], pe)
 	}
-	s := &gpt2Step[F]{n: n, rows: rows, L: L, pos0: pos0, cache: cache, proj: make([]F, n*d)}
+	s := &gpt2Step[F]{n: n, rows: rows, L: L, pos0: pos0, cache: cache, proj: make([]F, n*d), bf16Attention: g.bf16Attention}
 	var a *gpt2Acts[F]
 	for l := range g.blocks {
 		if err := ctx.Err(); err != nil {
@@ -270,7 +275,8 @@ func (b *gpt2Block[F]) attention(c *Config, s *gpt2Step[F], l int, a *gpt2Acts[F
 			kvStride = d
 		}
 		att := kernels.Attention[F]{N: s.L, T: s.pos0 + s.L, Pos0: s.pos0, Heads: c.Heads, KVHeads: c.Heads, HeadDim: c.HeadDim,
-			Scale: float64(scale), Q: a.qkv[o*3*d:], QStride: 3 * d, K: K, V: V, KVStride: kvStride, Out: a.att[o*d:], OutStride: d}
+			Scale: float64(scale), Q: a.qkv[o*3*d:], QStride: 3 * d, K: K, V: V, KVStride: kvStride, Out: a.att[o*d:], OutStride: d,
+			BF16: s.bf16Attention}
 		att.Run()
 	}
 	conv1D(s.proj, a.att, s.n, b.projW, b.projB)

@@ -131,6 +131,8 @@ type llama[F kernels.Float] struct {
 	layers  []llamaLayer[F]
 	norm    []F
 	invFreq []float32
+	// bf16Attention runs attention on bfloat16 operands (PrecisionBF16).
+	bf16Attention bool
 }
 
 func buildLlama[F kernels.Float](c *Config, w *weightSet[F]) (network[F], error) {
@@ -238,6 +240,8 @@ func ropeTables[F kernels.Float](invFreq []float32, pos0, n int) (cos, sin []F) 
 func (m *llama[F]) head() kernels.Mat { return m.lmHead }
 func (m *llama[F]) headName() string  { return m.headAt }
 
+func (m *llama[F]) setBF16Attention(on bool) { m.bf16Attention = on }
+
 func (m *llama[F]) gemmWeights() []gemmWeight {
 	out := []gemmWeight{{&m.lmHead, true}}
 	for i := range m.layers {
@@ -257,6 +261,7 @@ type llamaStep[F kernels.Float] struct {
 	cos, sin         []F
 	cache            *KVCache
 	proj             []F
+	bf16Attention    bool
 }
 
 // llamaActs are one layer's activations. Inference reuses one set for every layer; a trace
@@ -298,7 +303,7 @@ func (m *llama[F]) forward(ctx context.Context, ids []int32, rows int, cache *KV
 		// The reference's flash-attention window semantics are not reproduced yet.
 		return fmt.Errorf("%w: %d positions exceed sliding_window %d", ErrUnsupportedArchitecture, pos0+L, c.SlidingWindow)
 	}
-	s := &llamaStep[F]{n: n, rows: rows, L: L, pos0: pos0, cache: cache, proj: make([]F, n*d)}
+	s := &llamaStep[F]{n: n, rows: rows, L: L, pos0: pos0, cache: cache, proj: make([]F, n*d), bf16Attention: m.bf16Attention}
 	s.cos, s.sin = ropeTables[F](m.invFreq, pos0, L)
 	if tr != nil {
 		tr.Cos, tr.Sin = s.cos, s.sin
@@ -388,7 +393,7 @@ func (ly *llamaLayer[F]) attention(c *Config, s *llamaStep[F], l int, a *llamaAc
 		o := r * s.L
 		att := kernels.Attention[F]{N: s.L, T: s.pos0 + s.L, Pos0: s.pos0, Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: hd,
 			Scale: scale, Q: a.q[o*qDim:], QStride: qDim, K: K[o*kvDim:], V: V[o*kvDim:], KVStride: kvDim,
-			Out: a.att[o*qDim:], OutStride: qDim}
+			Out: a.att[o*qDim:], OutStride: qDim, BF16: s.bf16Attention}
 		att.Run()
 	}
 	linear(s.proj, a.att, s.n, ly.wo, ly.bo)

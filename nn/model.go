@@ -84,6 +84,8 @@ type network[F kernels.Float] interface {
 	// gemmWeights lists the weights the forward and the head multiply by, for
 	// [Model.SetPrecision].
 	gemmWeights() []gemmWeight
+	// setBF16Attention switches attention to bfloat16 operands ([kernels.Attention.BF16]).
+	setBF16Attention(on bool)
 }
 
 // Model is a loaded causal LM. Its methods may be called from one goroutine at a time (each

@@ -6,10 +6,10 @@ import (
 	"github.com/pretrain/pretrain/nn/kernels"
 )
 
-// Precision is the arithmetic of a model's weight GEMMs: the linear (or Conv1D) layers and
-// the LM head. Everything else runs in float32 at either precision: embeddings, norms,
-// rotary embeddings, attention (QKᵀ, softmax, PV), activations, residual sums and the
-// log-sum-exp of the loss.
+// Precision is the arithmetic of a model's weight GEMMs (the linear or Conv1D layers and
+// the LM head) and of attention's two products (QKᵀ and PV). Everything else runs in
+// float32 at either precision: embeddings, norms, rotary embeddings, the attention softmax,
+// activations, residual sums and the log-sum-exp of the loss.
 type Precision uint8
 
 const (
@@ -18,9 +18,12 @@ const (
 	PrecisionFP32 Precision = iota
 	// PrecisionBF16 rounds the weights (once, when set) and every GEMM input activation to
 	// bfloat16, nearest even, subnormals to zero, and sums the exact products in float32,
-	// as VDPBF16PS does (see package kernels' bf16 GEMM). As on GPU with transformers, a
-	// GEMM's output is float32 before it is used; unlike there, it is not rounded to
-	// bfloat16 again, nor are residuals, norms or attention.
+	// as VDPBF16PS does (see package kernels' bf16 GEMM). Attention is flash attention on
+	// the same arithmetic: q, k and v rounded to bfloat16, the scores' products summed in
+	// float32, the softmax in float32 with a running max and sum, and the probabilities
+	// rounded to bfloat16 as PV's operand (see package kernels' bf16 attention). As on GPU
+	// with transformers, a GEMM's output is float32 before it is used; unlike there, it is
+	// not rounded to bfloat16 again, nor are residuals or norms.
 	PrecisionBF16
 )
 
@@ -93,5 +96,6 @@ func (m *Model) SetPrecision(p Precision) {
 			*w.m = w.m.WithoutBF16()
 		}
 	}
+	m.net.setBF16Attention(p == PrecisionBF16)
 	m.precision = p
 }

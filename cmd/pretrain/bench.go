@@ -19,7 +19,7 @@ type benchEvalCmd struct {
 	SeqLen int    `name:"seq-len" default:"1024" help:"Tokens per row (sequence length L). One row per batch."`
 	Runs   int    `default:"5" help:"Timed runs after one warm-up."`
 	// As eval's --precision.
-	Precision string `enum:"auto,fp32,bf16" default:"auto" help:"Arithmetic of the weight GEMMs: fp32, bf16, or auto. auto is bf16 for --dtype BF16."`
+	Precision string `enum:"auto,fp32,bf16" default:"auto" help:"Arithmetic of the weight GEMMs and attention's products: fp32, bf16, or auto. auto is bf16 for --dtype BF16."`
 }
 
 func (c *benchEvalCmd) Run(ctx context.Context, e *env) error {
@@ -37,7 +37,7 @@ type benchGemmCmd struct {
 	DType string `name:"dtype" default:"F32" enum:"F32,BF16,F16" help:"Weight dtype. One of ${enum}."`
 	Runs  int    `default:"10" help:"Timed runs after one warm-up."`
 	// As eval's --precision.
-	Precision string `enum:"auto,fp32,bf16" default:"auto" help:"Arithmetic of the weight GEMMs: fp32, bf16, or auto. auto is bf16 for --dtype BF16."`
+	Precision string `enum:"auto,fp32,bf16" default:"auto" help:"Arithmetic of the weight GEMMs and attention's products: fp32, bf16, or auto. auto is bf16 for --dtype BF16; this times the GEMM alone."`
 }
 
 func (c *benchGemmCmd) Run(ctx context.Context, e *env) error {

@@ -30,7 +30,7 @@ type evalCmd struct {
 	MaxBatches       int    `name:"max-batches" help:"Evaluate at most this many batches (0: all)."`
 	Check            bool   `help:"Score as a validator would: the competition's constraints and the sanity check (check_for_reasonable_output on batches 0 and 1); a failure scores +Inf with the reason."`
 	JSON             bool   `name:"json" help:"Print JSON instead of text. JSON is eval's only output, so this changes nothing."`
-	Precision        string `enum:"auto,fp32,bf16" default:"auto" help:"Arithmetic of the weight GEMMs: fp32, bf16, or auto. fp32 widens the stored weights exactly; bf16 rounds weights and GEMM inputs to bfloat16 and sums in float32; auto follows the model's dtype (bf16 for BF16 weights, as validators load models in bfloat16)."`
+	Precision        string `enum:"auto,fp32,bf16" default:"auto" help:"Arithmetic of the weight GEMMs and attention's products: fp32, bf16, or auto. fp32 widens the stored weights exactly; bf16 rounds weights and GEMM inputs to bfloat16 and sums in float32; auto follows the model's dtype (bf16 for BF16 weights, as validators load models in bfloat16)."`
 }
 
 func (c *evalCmd) Run(ctx context.Context, e *env) error {

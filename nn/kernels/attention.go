@@ -19,6 +19,9 @@ type Attention[F Float] struct {
 	KVStride       int
 	Out            []F
 	OutStride      int
+	// BF16 runs the float32 attention on bfloat16 operands with float32 sums and softmax,
+	// as flash attention (flash.go); unset, it runs in float32 throughout.
+	BF16 bool
 }
 
 // scorePool recycles score buffers (attnBlock x T floats) across heads and layers.
@@ -38,8 +41,15 @@ func (a *Attention[F]) Run() {
 	}
 	switch a := any(a).(type) {
 	case *Attention[float32]:
-		attention32(a)
+		if a.BF16 {
+			attentionBF16(a)
+		} else {
+			attention32(a)
+		}
 	case *Attention[float64]:
+		if a.BF16 {
+			panic("kernels: bf16 attention in float64")
+		}
 		attention64(a)
 	}
 }

@@ -17,21 +17,32 @@ import (
 // block's sum is then added to C. VDPBF16PS also flushes a subnormal partial sum to zero:
 // the twin below does, the widened path (which runs the float32 kernels on the widened
 // values in the same order) does not, so the two agree bit for bit unless a partial sum
-// falls below 2^-126.
+// falls below 2^-126. The AMX kernel (amx.go) is the exception: it adds the same products
+// in TDPBF16PS's order, within the same float32 bound.
 
 // PackedBF16 is a weight rounded to bfloat16 and packed for the bf16 GEMM: op(W) (k x n) in
 // panels of nr columns; panel q holds, for each pair p of the inner dimension, the nr words
-// bf16(op(W)[2p, j]) | bf16(op(W)[2p+1, j])<<16, zero past k and past n.
+// bf16(op(W)[2p, j]) | bf16(op(W)[2p+1, j])<<16, zero past k and past n. Panels hold a
+// multiple of amxPairs pairs, so an AMX tile of B (16 pairs of 16 columns, the VNNI
+// layout) is 16 rows of a panel, whole at the end of k too.
 type PackedBF16 struct {
 	n, k   int
 	transB bool // the orientation of the Mat it was packed from
-	pairs  int  // (k+1)/2: words per column of a panel
+	pairs  int  // (k+1)/2 rounded up to a multiple of amxPairs: words per column of a panel
 	words  []uint32
 }
 
 // PackBF16 rounds op(b) to bfloat16 and packs it; transB is the orientation the GEMMs will
 // use (true for a torch Linear weight).
 func PackBF16(b Mat, transB bool) *PackedBF16 {
+	p := new(PackedBF16)
+	p.pack(b, transB, ParallelFor)
+	return p
+}
+
+// pack rounds op(b) to bfloat16 and packs it into p, reusing p's words when they are long
+// enough, with stored rows split over split ([ParallelFor] or serialFor).
+func (p *PackedBF16) pack(b Mat, transB bool, split func(n int, fn func(lo, hi int))) {
 	b.check()
 	if b.DType == F64 {
 		panic("kernels: bf16 packing of an F64 matrix")
@@ -40,16 +51,21 @@ func PackBF16(b Mat, transB bool) *PackedBF16 {
 	if transB {
 		n, k = b.Rows, b.Cols
 	}
-	p := &PackedBF16{n: n, k: k, transB: transB, pairs: (k + 1) / 2}
-	panels := (n + nr - 1) / nr
-	p.words = make([]uint32, panels*p.pairs*nr)
+	*p = PackedBF16{n: n, k: k, transB: transB, pairs: roundUp((k+1)/2, amxPairs), words: p.words}
+	need := (n + nr - 1) / nr * p.pairs * nr
+	if cap(p.words) < need {
+		p.words = make([]uint32, need)
+	} else {
+		p.words = p.words[:need]
+		clear(p.words)
+	}
 	// Workers take groups of stored rows that fill whole words: a panel's 32 columns
 	// (rows of a transposed B) or a pair (rows of a plain one).
 	group := 2
 	if transB {
 		group = nr
 	}
-	ParallelFor((b.Rows+group-1)/group, func(lo, hi int) {
+	split((b.Rows+group-1)/group, func(lo, hi int) {
 		row := make([]float32, b.Cols)
 		for r := lo * group; r < min(hi*group, b.Rows); r++ {
 			b.Row(row, r)
@@ -63,7 +79,6 @@ func PackBF16(b Mat, transB bool) *PackedBF16 {
 			}
 		}
 	})
-	return p
 }
 
 // WithBF16 returns m carrying its bf16 packing for GEMMs in orientation transB: [Gemm] then
@@ -90,6 +105,18 @@ func (p *PackedBF16) cols(lo int) *PackedBF16 {
 	q := *p
 	q.n -= lo
 	q.words = p.words[lo/nr*p.pairs*nr:]
+	return &q
+}
+
+// rows returns the packing from row lo of op(B) on (the inner dimension); lo must start a
+// pair. Panels keep their stride, so the view reads the same words.
+func (p *PackedBF16) rows(lo int) *PackedBF16 {
+	if lo%2 != 0 {
+		panic("kernels: bf16 row split inside a pair")
+	}
+	q := *p
+	q.k -= lo
+	q.words = p.words[lo/2*nr:]
 	return &q
 }
 
@@ -166,6 +193,14 @@ func gemmBF16Serial(v *Variant, m, n, k int, a []float32, lda int, b *PackedBF16
 			}
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
+				if v.rowMajorA {
+					kpad := roundUp(kp, amxPairs)
+					packABF16Rows(bufs.aw, a, lda, ic, mb, pc, kb, kpad)
+					forTiles(mb, nb, c[ic*ldc+jc:], ldc, &bufs.tile, func(ir, jr int, dst *float32, ldd int) {
+						v.bf16(kpad, &bufs.aw[ir*kpad], &b.words[panel(jr)], dst, ldd)
+					})
+					continue
+				}
 				if v.bf16 != nil {
 					packABF16(bufs.aw, a, lda, ic, mb, pc, kb)
 					forTiles(mb, nb, c[ic*ldc+jc:], ldc, &bufs.tile, func(ir, jr int, dst *float32, ldd int) {
@@ -193,7 +228,7 @@ func packABF16(dst []uint32, a []float32, lda, ic, mb, pc, kb int) {
 		for i := range rows {
 			src := a[(ic+q*mr+i)*lda+pc : (ic+q*mr+i)*lda+pc+kb]
 			for p := range kb / 2 {
-				panel[p*mr+i] = math.Float32bits(src[2*p])>>16 | math.Float32bits(src[2*p+1])&^0xffff
+				panel[p*mr+i] = bf16Word(src[2*p], src[2*p+1])
 			}
 			if kb%2 == 1 {
 				panel[(kp-1)*mr+i] = math.Float32bits(src[kb-1]) >> 16
@@ -250,14 +285,20 @@ func widenPairs(dst []float32, words []uint32, kp, width int) {
 func gemmKernelBF16Generic(kp int, a, b *uint32, c *float32, ldc int) {
 	pa := unsafe.Slice(a, kp*mr)
 	pb := unsafe.Slice(b, kp*nr)
+	addLanes(c, ldc, func(i, j int) (acc float32) {
+		for p := range kp {
+			acc = dotPairBF16(acc, pa[p*mr+i], pb[p*nr+j])
+		}
+		return acc
+	})
+}
+
+// addLanes adds lane(i, j) to each element of the mr x nr tile at c (row stride ldc).
+func addLanes(c *float32, ldc int, lane func(i, j int) float32) {
 	pc := unsafeSlice(c, (mr-1)*ldc+nr)
 	for i := range mr {
 		for j := range nr {
-			var acc float32
-			for p := range kp {
-				acc = dotPairBF16(acc, pa[p*mr+i], pb[p*nr+j])
-			}
-			pc[i*ldc+j] += acc
+			pc[i*ldc+j] += lane(i, j)
 		}
 	}
 }

@@ -15,6 +15,9 @@ type Variant struct {
 	// bf16 is the bf16 GEMM's micro-kernel on packed words; nil runs kernel on operands
 	// widened to float32 (see gemmBF16Serial).
 	bf16 bf16KernelFunc
+	// rowMajorA marks a bf16 kernel that reads A row-major, mr rows of kp words with kp a
+	// multiple of amxPairs (the AMX tile kernels, amx.go), instead of packABF16's panels.
+	rowMajorA bool
 }
 
 // variants lists the micro-kernels, best first; the generic one is last and always supported.

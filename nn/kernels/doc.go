@@ -1,9 +1,10 @@
 // Package kernels holds the numeric inner loops of package nn: a blocked GEMM whose right
 // operand stays in its stored dtype (F32, BF16 or F16, widened to float32 one packed tile at a
 // time), a bf16 GEMM over weights packed once in bfloat16 pairs (bf16.go states its
-// numerics; VDPBF16PS runs it on CPUs with AVX512_BF16), and the fused pieces a transformer
-// forward needs (norms, activations, rotary embeddings, softmax, causal attention,
-// log-sum-exp).
+// numerics; VDPBF16PS runs it on CPUs with AVX512_BF16, AMX tiles (amx.go) where the CPU and
+// OS allow them), and the fused pieces a transformer forward needs (norms, activations,
+// rotary embeddings, softmax, causal attention in float32 or as bf16 flash attention on the
+// bf16 GEMM (flash.go), log-sum-exp).
 //
 // Every hot loop has a pure-Go generic version that is always compiled and that tests compare
 // against. On amd64 the GEMM micro-kernel (12x32 tile), the exponential loops (softmax,

@@ -8,10 +8,13 @@ import "golang.org/x/sys/cpu"
 // avx512bf16 differs from avx512 only in its bf16 GEMM (VDPBF16PS instead of widening), so
 // tests compare the two on a CPU that has both.
 var (
+	// amx is avx512 with the AMX-BF16 bf16 kernel (amx.go) where amxErr is nil.
+	amx = &Variant{Name: "amx", Supported: cpu.X86.HasAVX512F && amxErr == nil,
+		kernel: gemmKernelAVX512, bf16: gemmKernelBF16AMX, rowMajorA: true}
 	avx512bf16 = &Variant{Name: "avx512bf16", Supported: cpu.X86.HasAVX512F && cpu.X86.HasAVX512BF16,
 		kernel: gemmKernelAVX512, bf16: gemmKernelBF16AVX512}
 	avx512 = &Variant{Name: "avx512", Supported: cpu.X86.HasAVX512F, kernel: gemmKernelAVX512}
 	avx2   = &Variant{Name: "avx2", Supported: cpu.X86.HasAVX2 && cpu.X86.HasFMA, kernel: gemmKernelAVX2}
 )
 
-func init() { variants = append(variants, avx512bf16, avx512, avx2) }
+func init() { variants = append(variants, amx, avx512bf16, avx512, avx2) }

@@ -58,3 +58,8 @@ func dotBF16AVX2(a *float32, b *uint16, n int) float32
 //
 //go:noescape
 func gemmKernelBF16AVX512(kp int, a *uint32, b *uint32, c *float32, ldc int)
+
+// amxTileBF16 computes the 12x32 product of a (12 rows of kp words) and the pair-interleaved panel b into out with AMX tiles configured by cfg.
+//
+//go:noescape
+func amxTileBF16(cfg *[64]byte, kp int, a *uint32, b *uint32, out *[384]float32)

@@ -202,9 +202,18 @@ func TestNormsSoftmaxRoPE(t *testing.T) {
 	}
 }
 
-// naiveAttention is causal attention in float64, one query row at a time.
-func naiveAttention(a *Attention[float32]) []float64 {
-	out := make([]float64, a.N*a.Heads*a.HeadDim)
+// naiveAttention is causal attention in float64, one query row at a time, on a's operands
+// or, with bf16, on their nearest bfloat16 values. With each output it returns what rounding
+// errors scale with: mag, Σ p·|v| over the row's keys, and smag, the largest Σ|q·k|·Scale.
+func naiveAttention(a *Attention[float32], bf16 bool) (out, mag, smag []float64) {
+	out = make([]float64, a.N*a.Heads*a.HeadDim)
+	mag, smag = make([]float64, len(out)), make([]float64, len(out))
+	val := func(x float32) float64 {
+		if bf16 {
+			return float64(BF16ToF32(nearestBF16(x)))
+		}
+		return float64(x)
+	}
 	rep := a.Heads / a.KVHeads
 	for h := range a.Heads {
 		kvh := h / rep
@@ -215,15 +224,18 @@ func naiveAttention(a *Attention[float32]) []float64 {
 				lo = max(0, pos-a.Window+1)
 			}
 			var sc []float64
-			mx := math.Inf(-1)
+			mx, sm := math.Inf(-1), 0.0
 			for j := lo; j <= pos; j++ {
-				var s float64
+				var s, abs float64
 				for d := range a.HeadDim {
-					s += float64(a.Q[i*a.QStride+h*a.HeadDim+d]) * float64(a.K[j*a.KVStride+kvh*a.HeadDim+d])
+					t := val(a.Q[i*a.QStride+h*a.HeadDim+d]) * val(a.K[j*a.KVStride+kvh*a.HeadDim+d])
+					s += t
+					abs += math.Abs(t)
 				}
-				s *= float64(a.Scale)
+				s *= a.Scale
 				sc = append(sc, s)
 				mx = math.Max(mx, s)
+				sm = math.Max(sm, abs*a.Scale)
 			}
 			var z float64
 			for k := range sc {
@@ -231,15 +243,18 @@ func naiveAttention(a *Attention[float32]) []float64 {
 				z += sc[k]
 			}
 			for d := range a.HeadDim {
-				var o float64
+				var o, m float64
 				for k, p := range sc {
-					o += p / z * float64(a.V[(lo+k)*a.KVStride+kvh*a.HeadDim+d])
+					v := val(a.V[(lo+k)*a.KVStride+kvh*a.HeadDim+d])
+					o += p / z * v
+					m += p / z * math.Abs(v)
 				}
-				out[i*a.Heads*a.HeadDim+h*a.HeadDim+d] = o
+				at := i*a.Heads*a.HeadDim + h*a.HeadDim + d
+				out[at], mag[at], smag[at] = o, m, sm
 			}
 		}
 	}
-	return out
+	return out, mag, smag
 }
 
 func TestAttention(t *testing.T) {
@@ -253,7 +268,7 @@ func TestAttention(t *testing.T) {
 			a := &Attention[float32]{N: tc.n, T: T, Pos0: tc.pos0, Heads: tc.heads, KVHeads: tc.kv, HeadDim: tc.hd, Scale: 0.3, Window: tc.window,
 				Q: randSlice(r, tc.n*qs, 1), QStride: qs, K: randSlice(r, T*kvs, 1), V: randSlice(r, T*kvs, 1), KVStride: kvs,
 				Out: make([]float32, tc.n*tc.heads*tc.hd), OutStride: tc.heads * tc.hd}
-			want := naiveAttention(a)
+			want, _, _ := naiveAttention(a, false)
 			a.Run()
 			for i, w := range want {
 				if math.Abs(float64(a.Out[i])-w) > 1e-5 {

@@ -6,7 +6,7 @@ package kernels
 // switches every assembly loop at once and tests reach each one through Variants.
 
 // usesZMM reports whether v is one of the AVX-512 variants.
-func usesZMM(v *Variant) bool { return v == avx512 || v == avx512bf16 }
+func usesZMM(v *Variant) bool { return v == amx || v == avx512 || v == avx512bf16 }
 
 func expSum(x []float32, m float32) float64 {
 	v := active()

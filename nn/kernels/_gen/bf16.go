@@ -2,7 +2,6 @@ package main
 
 import (
 	. "github.com/mmcloughlin/avo/build"
-	"github.com/mmcloughlin/avo/ir"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 )
@@ -68,11 +67,7 @@ var zmms = []reg.VecPhysical{
 func zmm(i int) reg.VecPhysical { return zmms[i] }
 
 // vdpbf16ps emits VDPBF16PS zmm(dst), zmm(src1), zmm(src2) as bytes.
-func vdpbf16ps(dst, src1, src2 int) {
-	for _, x := range encodeVDPBF16PS(dst, src1, src2) {
-		Instruction(&ir.Instruction{Opcode: "BYTE", Operands: []Op{U8(x)}})
-	}
-}
+func vdpbf16ps(dst, src1, src2 int) { emit(encodeVDPBF16PS(dst, src1, src2)) }
 
 // encodeVDPBF16PS encodes VDPBF16PS zmm1, zmm2, zmm3 (Intel operand order: zmm1 += pairs of
 // zmm2 · zmm3), all registers: EVEX.512.F3.0F38.W0 52 /r with no masking or broadcast.

@@ -29,6 +29,7 @@ func main() {
 	dotBF16()
 	avx2()
 	gemmKernelBF16()
+	amxTileBF16()
 	Generate()
 }
 
