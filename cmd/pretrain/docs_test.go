@@ -159,7 +159,8 @@ func TestDocsLinksAndPackages(t *testing.T) {
 }
 
 // repoDirs lists the repository's directories, slash-separated and relative to root ("." for
-// root), as the go tool sees the module: hidden and _ directories and nested modules left out.
+// root), as the go tool sees the module: hidden and _ directories and nested modules left out,
+// and npm's installed packages (node_modules, which CI installs for the JS client test).
 func repoDirs(t *testing.T, root string) []string {
 	t.Helper()
 	var out []string
@@ -168,7 +169,7 @@ func repoDirs(t *testing.T, root string) []string {
 			return err
 		}
 		if p != root {
-			if strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_") {
+			if strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_") || e.Name() == "node_modules" {
 				return filepath.SkipDir
 			}
 			if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil {
