@@ -32,8 +32,8 @@ type minerTrainCmd struct {
 
 	Corpus       string `placeholder:"FILE" help:"Training corpus: a JSON-lines file with a content or text field (.gz allowed)."`
 	DataEndpoint string `name:"data.endpoint" placeholder:"URL" help:"Datasets-server base URL. Train on pages drawn from it instead of a --corpus file (a local pretrain dataserver works)."`
-	Dataset      string `default:"local" help:"Dataset loader. The one drawn from --data.endpoint."`
-	Pages        int    `default:"20" help:"Pages to draw (num_pages). From --data.endpoint."`
+	Dataset      string `help:"Dataset loader. The one drawn from --data.endpoint (default local)."`
+	Pages        int    `help:"Pages to draw (num_pages). From --data.endpoint (default 20)."`
 	DataHFToken  string `name:"data.hf_token" env:"HF_TOKEN" help:"HF token for the datasets that need one (Stack); sent only to --data.endpoint."`
 	// Old spellings, hidden, for one release: --data FILE|URL and --hf-token.
 	Data    string `hidden:"" help:"Old spelling of --corpus FILE and --data.endpoint URL."`
@@ -149,6 +149,8 @@ func (c *minerTrainCmd) dataSource(e *env) (string, error) {
 		fmt.Fprintln(e.stderr, "note: --hf-token is now --data.hf_token (or HF_TOKEN in the environment)")
 	}
 	switch {
+	case corpus != "" && (c.Dataset != "" || c.Pages != 0):
+		return "", fmt.Errorf("%w: --dataset and --pages choose pages of a datasets-server (--data.endpoint), not of a --corpus file", errUsage)
 	case corpus != "" && endpoint != "":
 		return "", fmt.Errorf("%w: give one of --corpus (a file) and --data.endpoint (a datasets-server)", errUsage)
 	case corpus == "" && endpoint == "":

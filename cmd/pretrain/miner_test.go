@@ -131,6 +131,7 @@ func TestMinerTrainRefuses(t *testing.T) {
 		{[]string{"--preset", "gpt2-tiny", "--out", t.TempDir(), "--competition", "B3_MODEL", "--schedule", "local"}, "competition B3_MODEL is not in the local schedule"},
 		{[]string{"--preset", "gpt2-tiny", "--out", t.TempDir(), "--competition", "B3_MODEL"}, "tokenizer Xenova/gpt-4 has 100277 tokens, the model's vocabulary 50257"},
 		{[]string{"--out", t.TempDir()}, "give --preset NAME"},
+		{[]string{"--preset", "gpt2-tiny", "--out", t.TempDir(), "--pages", "3"}, "--dataset and --pages choose pages of a datasets-server"},
 		{[]string{"--preset", "gpt2-tiny", "--out", t.TempDir(), "--steps", "0"}, "give --steps N or --minutes M"},
 		{[]string{"--preset", "gpt2-tiny", "--out", t.TempDir(), "--minutes=-1"}, "give --steps N or --minutes M"},
 	} {
@@ -307,7 +308,7 @@ func TestMinerTrainInterrupted(t *testing.T) {
 	stderr := &cancelOnWrite{after: "train: step 1/", cancel: cancel}
 	out := filepath.Join(t.TempDir(), "run")
 	c := minerTrainCmd{Preset: "gpt2-tiny", Corpus: writeTrainCorpus(t), Out: out, Steps: 1000, SeqLen: 32, Batch: 2,
-		EvalWindows: 2, Dataset: "local", competitionFlags: competitionFlags{"LOCAL"}, scheduleFlag: scheduleFlag{"local"}, DType: "F32"}
+		EvalWindows: 2, competitionFlags: competitionFlags{"LOCAL"}, scheduleFlag: scheduleFlag{"local"}, DType: "F32"}
 	err := c.Run(ctx, &env{stdout: io.Discard, stderr: stderr, log: slog.New(slog.DiscardHandler)})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted run: %v", err)
