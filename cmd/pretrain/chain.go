@@ -47,6 +47,7 @@ type chainInitCmd struct {
 	MaxLimit   uint16        `name:"max-weight-limit" default:"65535" help:"Largest normalized weight × 65535 (MaxWeightsLimit; 65535: no limit)."`
 	Reveal     string        `name:"commit-reveal" default:"on" enum:"on,off" help:"Timelocked weight commits revealed by the chain (CommitRevealWeightsEnabled), on|off."`
 	Period     uint64        `name:"reveal-period" default:"1" help:"Epochs from a weight commit to its reveal (RevealPeriodEpochs)."`
+	jsonFlag   `embed:""`
 }
 
 func (c *chainInitCmd) Run(ctx context.Context, e *env) error {
@@ -69,14 +70,15 @@ func (c *chainInitCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "local chain %s: head %d, subnets %v\n", c.Path, info.Head, info.Subnets)
-	return nil
+	return c.report(e, map[string]any{"chain": c.Path, "head": info.Head, "subnets": info.Subnets},
+		"local chain %s: head %d, subnets %v", c.Path, info.Head, info.Subnets)
 }
 
 type chainRegisterCmd struct {
 	chainFlags  `embed:""`
 	walletFlags `embed:""`
 	NetUID      uint16 `name:"netuid" default:"9" help:"Subnet."`
+	jsonFlag    `embed:""`
 }
 
 func (c *chainRegisterCmd) Run(ctx context.Context, e *env) error {
@@ -93,8 +95,8 @@ func (c *chainRegisterCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "registered %s on subnet %d as uid %d\n", hot.SS58(), c.NetUID, uid)
-	return nil
+	return c.report(e, map[string]any{"hotkey": hot.SS58(), "netuid": c.NetUID, "uid": uid},
+		"registered %s on subnet %d as uid %d", hot.SS58(), c.NetUID, uid)
 }
 
 // walletKeys loads a wallet's hotkey and public coldkey.
@@ -113,6 +115,7 @@ type chainStakeCmd struct {
 	chainFlags  `embed:""`
 	walletFlags `embed:""`
 	Amount      float64 `required:"" help:"TAO to add."`
+	jsonFlag    `embed:""`
 }
 
 func (c *chainStakeCmd) Run(ctx context.Context, e *env) error {
@@ -135,8 +138,7 @@ func (c *chainStakeCmd) Run(ctx context.Context, e *env) error {
 	if err := lc.AddStake(ctx, hot.SS58(), cold.SS58(), rao); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "added %d rao to %s\n", rao, hot.SS58())
-	return nil
+	return c.report(e, map[string]any{"hotkey": hot.SS58(), "added_rao": rao}, "added %d rao to %s", rao, hot.SS58())
 }
 
 type chainMetagraphCmd struct {
@@ -366,6 +368,7 @@ func displayText(s string) string {
 type chainAdvanceCmd struct {
 	chainFlags `embed:""`
 	Blocks     int64 `default:"1" help:"Blocks to produce."`
+	jsonFlag   `embed:""`
 }
 
 func (c *chainAdvanceCmd) Run(ctx context.Context, e *env) error {
@@ -378,6 +381,5 @@ func (c *chainAdvanceCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "head %d\n", head)
-	return nil
+	return c.report(e, map[string]any{"head": head}, "head %d", head)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -289,5 +290,43 @@ func TestDisplayText(t *testing.T) {
 				t.Errorf("displayText(%q) = %q: unquotes to %q (%v)", s, got, back, err)
 			}
 		}
+	}
+}
+
+// TestOneLineCommandsJSON: the commands whose human output is one line print the same facts
+// as one JSON document with --json.
+func TestOneLineCommandsJSON(t *testing.T) {
+	dir := t.TempDir()
+	db, wallets := filepath.Join(dir, "chain.db"), filepath.Join(dir, "wallets")
+	doc := func(args ...string) map[string]any {
+		t.Helper()
+		out, _, err := runCLI(t, append(args, "--json")...)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		var v map[string]any
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("%v: %v in %q", args, err, out)
+		}
+		return v
+	}
+	if v := doc("chain", "init", "--chain.path", db, "--manual", "--netuid", "3"); v["head"] != 0.0 || fmt.Sprint(v["subnets"]) != "[3]" {
+		t.Errorf("chain init: %v", v)
+	}
+	if _, _, err := runCLI(t, "wallet", "new", "--wallet.path", wallets, "--wallet.name", "a"); err != nil {
+		t.Fatal(err)
+	}
+	w := []string{"--chain.path", db, "--wallet.path", wallets, "--wallet.name", "a"}
+	if v := doc(append([]string{"chain", "register", "--netuid", "3"}, w...)...); v["uid"] != 0.0 || v["netuid"] != 3.0 {
+		t.Errorf("chain register: %v", v)
+	}
+	if v := doc(append([]string{"chain", "stake", "--amount", "1.5"}, w...)...); v["added_rao"] != 1.5e9 {
+		t.Errorf("chain stake: %v", v)
+	}
+	if v := doc("chain", "advance", "--chain.path", db, "--blocks", "4"); v["head"] != 4.0 {
+		t.Errorf("chain advance: %v", v)
+	}
+	if v := doc("model", "init", "--preset", "gpt2-tiny", "--out", filepath.Join(dir, "m")); v["params"] != 3382080.0 {
+		t.Errorf("model init: %v (gpt2-tiny: 50257·64 + 1024·64 + two blocks of 49,984 + 128 for the last layer norm = 3,382,080)", v)
 	}
 }

@@ -268,6 +268,20 @@ func (s seedFlag) String() string {
 	return s.v.String()
 }
 
+// jsonFlag is --json for a command whose human output is one line.
+type jsonFlag struct {
+	JSON bool `name:"json" help:"Print JSON instead of text."`
+}
+
+// report prints v as JSON with --json, else the line format makes of args.
+func (f jsonFlag) report(e *env, v any, format string, args ...any) error {
+	if f.JSON {
+		return printJSON(e, v)
+	}
+	_, err := fmt.Fprintf(e.stdout, format+"\n", args...)
+	return err
+}
+
 // printJSON writes machine output to stdout in the one JSON style of every command.
 func printJSON(e *env, v any) error { return writeJSON(e.stdout, v) }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/pretrain/pretrain/miner"
 )
@@ -18,7 +17,8 @@ type modelInitCmd struct {
 	Out       string   `required:"" type:"path" help:"Output path. The model directory to create."`
 	Seed      seedFlag `placeholder:"N" help:"Seed, a decimal integer. Seeds the random weights."`
 	DType     string   `name:"dtype" default:"F32" enum:"F32,BF16,F16" help:"Weight dtype. One of ${enum}, for the safetensors written."`
-	Tokenizer string   `help:"Tokenizer: a built-in name (gpt2, distilgpt2, Xenova/gpt-4), a model directory or a tokenizer.json. Its files are written; default: gpt2 for gpt2, Xenova/gpt-4 for llama."`
+	jsonFlag  `embed:""`
+	Tokenizer string `help:"Tokenizer: a built-in name (gpt2, distilgpt2, Xenova/gpt-4), a model directory or a tokenizer.json. Its files are written; default: gpt2 for gpt2, Xenova/gpt-4 for llama."`
 }
 
 func (c *modelInitCmd) Run(ctx context.Context, e *env) error {
@@ -30,6 +30,6 @@ func (c *modelInitCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(e.stdout, "%s: %s, %d parameters, %s\n", c.Out, c.Preset, params, c.DType)
-	return err
+	return c.report(e, map[string]any{"out": c.Out, "preset": c.Preset, "params": params, "dtype": c.DType},
+		"%s: %s, %d parameters, %s", c.Out, c.Preset, params, c.DType)
 }
