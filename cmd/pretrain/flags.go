@@ -195,7 +195,7 @@ func competitionSpecs(comps ...competition.Competition) []dataset.Spec {
 
 // hubEndpointFlag names the model hub.
 type hubEndpointFlag struct {
-	HubEndpoint string `name:"hub.endpoint" aliases:"endpoint" env:"HF_ENDPOINT" placeholder:"URL" help:"Model hub base URL. Default https://huggingface.co; a local pretrain hubserver works."`
+	HubEndpoint string `name:"hub.endpoint" env:"HF_ENDPOINT" placeholder:"URL" help:"Model hub base URL. Default https://huggingface.co; a local pretrain hubserver works."`
 }
 
 // hubFlags choose the model hub and its token.

@@ -104,6 +104,9 @@ func flagSchemeFaults(uses map[string][]flagUse) []string {
 			}
 			for _, a := range u.flag.Aliases {
 				claim(a, name)
+				if slices.Contains(retiredNames, a) {
+					fault("--%s is a retired spelling, here an alias of --%s (%v)", a, name, u.cmd)
+				}
 			}
 		}
 		if len(types) > 1 {
@@ -186,6 +189,7 @@ func TestFlagSchemeCatches(t *testing.T) {
 			HubTok   string `name:"hub.api-token" help:"Token."`
 			Token    string `name:"hub.token" help:"Token."`
 			Endpt    string `name:"endpoint" help:"Hub."`
+			Hotkey   string `name:"hotkey-address" aliases:"hotkey" help:"Hotkey address."`
 			DataEP   string `name:"dataendpoint" help:"Datasets-server base URL."`
 		} `cmd:""`
 	}
@@ -193,7 +197,7 @@ func TestFlagSchemeCatches(t *testing.T) {
 	faults := strings.Join(flagSchemeFaults(uses), "\n")
 	for _, want := range []string{
 		"--data.endpoint means 2 things", "--seed has 2 types", "[pages num-pages]",
-		"--cache_dir: underscores", "--hub.api-token: a dotted", "--endpoint is a retired",
+		"--cache_dir: underscores", "--hub.api-token: a dotted", "--endpoint is a retired", "--hotkey is a retired spelling, here an alias",
 		"--data.endpoint and --dataendpoint: one spelling",
 	} {
 		if !strings.Contains(faults, want) {
