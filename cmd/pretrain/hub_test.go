@@ -17,8 +17,7 @@ import (
 func TestHubCommands(t *testing.T) {
 	ts, _ := hubtest.Start(t, nil, nil)
 	t.Setenv("HF_ENDPOINT", ts.URL)
-	t.Setenv("HF_ACCESS_TOKEN", "")
-	os.Unsetenv("HF_ACCESS_TOKEN") // set, even empty, it would be the token (restored by t.Setenv)
+	t.Setenv("HF_ACCESS_TOKEN", "") // exported but empty: HF_TOKEN must be used
 	t.Setenv("HF_TOKEN", hubtest.Token)
 	src := t.TempDir()
 	for name, body := range map[string]string{"config.json": `{"model_type":"gpt2"}`, "model.safetensors": "weights", "tokenizer.json": "{}"} {

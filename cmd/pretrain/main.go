@@ -83,6 +83,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		kong.Exit(func(code int) { panic(exitRequest{code}) }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
 		kong.Configuration(kong.JSON),
+		kong.Resolvers(skipEmptyEnv),
 		kong.Vars{"version": versionString(), "presets": strings.Join(nn.Presets(), ", ")},
 	)
 	if err != nil {
@@ -138,3 +139,16 @@ func exitCode(interrupted, err error, stderr io.Writer) int {
 		return 1
 	}
 }
+
+// skipEmptyEnv resolves a flag from the first of its environment variables that is not
+// empty. Kong takes the first one that is set, so an exported but empty HF_ACCESS_TOKEN would
+// hide HF_TOKEN; huggingface_hub and the reference treat an empty variable as unset. A value
+// on the command line or in --config (a later resolver) still wins.
+var skipEmptyEnv = kong.ResolverFunc(func(_ *kong.Context, _ *kong.Path, flag *kong.Flag) (any, error) {
+	for _, name := range flag.Tag.Envs {
+		if v := os.Getenv(name); v != "" {
+			return v, nil
+		}
+	}
+	return nil, nil
+})

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/alecthomas/kong"
 )
 
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
@@ -75,5 +77,39 @@ func TestVersion(t *testing.T) {
 	f := strings.Fields(out)
 	if len(f) < 3 || f[0] != "pretrain" || !strings.HasPrefix(f[len(f)-1], "go1.") {
 		t.Errorf("--version printed %q, want \"pretrain VERSION [REVISION] goX.Y\"", out)
+	}
+}
+
+// TestSkipEmptyEnv: a flag takes the first non-empty of its environment variables, and a
+// value from --config or the command line still wins over the environment.
+func TestSkipEmptyEnv(t *testing.T) {
+	t.Setenv("PRETRAIN_TEST_A", "")
+	t.Setenv("PRETRAIN_TEST_B", "from-env")
+	cfg := filepath.Join(t.TempDir(), "c.json")
+	if err := os.WriteFile(cfg, []byte(`{"token": "from-config"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "from-env"},
+		{[]string{"--config", cfg}, "from-config"},
+		{[]string{"--config", cfg, "--token", "from-flag"}, "from-flag"},
+	} {
+		var g struct {
+			Config kong.ConfigFlag
+			Token  string `env:"PRETRAIN_TEST_A,PRETRAIN_TEST_B"`
+		}
+		p, err := kong.New(&g, kong.Configuration(kong.JSON), kong.Resolvers(skipEmptyEnv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if g.Token != tc.want {
+			t.Errorf("%v: token %q, want %q", tc.args, g.Token, tc.want)
+		}
 	}
 }
