@@ -18,7 +18,6 @@ import (
 	"io"
 	"math/big"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/pretrain/pretrain/chain"
@@ -106,31 +105,42 @@ type competitionFlags struct {
 	Competition string `default:"LOCAL" help:"Competition: an id or a name (LOCAL, B3_MODEL, B14_MODEL, ...)."`
 }
 
-// competition resolves --competition in the schedule named, or in any schedule when none
-// is, as the competition is now (the schedule's last stage).
+// competition resolves --competition in the schedule named, or in the first schedule that
+// lists it when none is (scheduleOf), as the competition is now (the schedule's last stage).
 func (f competitionFlags) competition(schedule string) (competition.Competition, error) {
 	id, err := competitionArg(f.Competition)
 	if err != nil {
 		return competition.Competition{}, err
 	}
-	names := []string{"local", "mainnet"}
-	if schedule != "" {
-		names = []string{schedule}
+	name, sched := scheduleOf(schedule, id)
+	c, ok, err := sched.Lookup(id, sched[len(sched)-1].Block)
+	switch {
+	case err != nil:
+		return competition.Competition{}, err
+	case !ok:
+		return competition.Competition{}, fmt.Errorf("%w: competition %s is not in the %s schedule", errUsage, id, name)
+	case c.Unsupported != "":
+		return competition.Competition{}, fmt.Errorf("%w: competition %s: %s", errUsage, id, c.Unsupported)
 	}
-	for _, name := range names {
-		sched := competition.Schedules[name]
-		c, ok, err := sched.Lookup(id, sched[len(sched)-1].Block)
-		if err != nil {
-			return competition.Competition{}, err
-		}
-		if ok {
-			if c.Unsupported != "" {
-				return competition.Competition{}, fmt.Errorf("%w: competition %s: %s", errUsage, id, c.Unsupported)
+	return c, nil
+}
+
+// scheduleOf is the schedule named, or, when name is empty, the first of local and mainnet
+// that lists id at some stage (mainnet when neither does).
+func scheduleOf(name string, id competition.ID) (string, competition.Schedule) {
+	if name != "" {
+		return name, competition.Schedules[name]
+	}
+	for _, n := range []string{"local", "mainnet"} {
+		for _, stage := range competition.Schedules[n] {
+			for _, c := range stage.Competitions {
+				if c.ID == id {
+					return n, competition.Schedules[n]
+				}
 			}
-			return c, nil
 		}
 	}
-	return competition.Competition{}, fmt.Errorf("%w: competition %s is not in the %s schedule", errUsage, id, strings.Join(names, " or "))
+	return "mainnet", competition.Mainnet
 }
 
 // competitionArg parses --competition, a usage error if bad.

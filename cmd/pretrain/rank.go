@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/pretrain/pretrain/competition"
 	"github.com/pretrain/pretrain/internal/bounded"
 	"github.com/pretrain/pretrain/scoring"
 )
@@ -24,14 +23,8 @@ func (c *rankCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.Input, err)
 	}
-	name := c.Schedule
-	if name == "" {
-		name = "mainnet"
-		if in.CompetitionID == competition.Local {
-			name = "local"
-		}
-	}
-	out, err := scoring.Audit(in, competition.Schedules[name])
+	name, sched := scheduleOf(c.Schedule, in.CompetitionID)
+	out, err := scoring.Audit(in, sched)
 	if err != nil {
 		return fmt.Errorf("%w (schedule %s)", err, name)
 	}
