@@ -271,13 +271,6 @@ func (s seedFlag) uint64(flag string) (uint64, error) {
 	return s.v.Uint64(), nil
 }
 
-func (s seedFlag) String() string {
-	if s.v == nil {
-		return ""
-	}
-	return s.v.String()
-}
-
 // jsonFlag is --json for a command whose human output is one line.
 type jsonFlag struct {
 	JSON bool `name:"json" help:"Print JSON instead of text."`

@@ -209,8 +209,8 @@ func TestFlagSchemeCatches(t *testing.T) {
 func TestSeedFlag(t *testing.T) {
 	var s seedFlag
 	big := "115792089237316195423570985008687907853269984665640564039457584007913129639935" // 2^256-1
-	if err := s.UnmarshalText([]byte(big)); err != nil || s.String() != big {
-		t.Fatalf("2^256-1: %v %s", err, s)
+	if err := s.UnmarshalText([]byte(big)); err != nil || s.v.String() != big {
+		t.Fatalf("2^256-1: %v %v", err, s.v)
 	}
 	if _, err := s.uint64("--seed"); err == nil {
 		t.Error("a 256-bit seed fits a uint64?")
