@@ -134,6 +134,10 @@ func roundBF16(f float32) uint16 {
 // b (kp x nr words) into c.
 type bf16KernelFunc func(kp int, a, b *uint32, c *float32, ldc int)
 
+// bf16WidenedFunc adds the mr x nr product of row-major a (mr rows of 2kp values rounded to
+// bfloat16, row stride lda: a [bf16A]) and pair-interleaved words b (kp x nr) into c.
+type bf16WidenedFunc func(kp int, a *float32, lda int, b *uint32, c *float32, ldc int)
+
 type bf16Bufs struct {
 	aw   []uint32  // packed A words (word kernels)
 	a, b []float32 // widened panels (float32 kernels)
@@ -144,37 +148,75 @@ var bf16BufPool = sync.Pool{New: func() any {
 	return &bf16Bufs{aw: make([]uint32, mc*kc/2), a: make([]float32, mc*kc), b: make([]float32, nc*kc)}
 }}
 
-// roundPool recycles the rounded copies of A that roundActivations makes.
-var roundPool = sync.Pool{New: func() any { return new([]float32) }}
+// bf16A is a bf16 GEMM's A (m x k) rounded to bfloat16 values ([roundBF16], held as
+// float32), row-major with an even row stride lda, and zero-padded so that a kernel may read
+// whole micro-tiles: to a multiple of mr rows, and in column k when k is odd (the missing
+// element of the last pair). The widening kernel reads it in place; the others pack it per
+// block. Rounding once per GEMM keeps the rounding out of the loops over column blocks and
+// workers.
+type bf16A struct {
+	k, lda int
+	vals   []float32
+	buf    *[]float32 // the pooled buffer of vals, nil when vals is the caller's
+}
 
-// roundActivations returns A (m x k, row stride lda) rounded to bfloat16 values ([roundBF16],
-// held as float32), rows lo..hi at a time through split, and the buffer to return to
-// roundPool. Rounding once here, not in packing, keeps it out of the loop over column
-// blocks, which packs A again for each.
-func roundActivations(m, k int, a []float32, lda int, split func(n int, fn func(lo, hi int))) ([]float32, *[]float32) {
-	buf := roundPool.Get().(*[]float32)
-	if cap(*buf) < m*k {
-		*buf = make([]float32, m*k)
+// bf16APool recycles the buffers of prepareBF16A.
+var bf16APool = sync.Pool{New: func() any { return new([]float32) }}
+
+// prepareBF16A returns A (m x k, row stride lda) rounded into a [bf16A], rows split over
+// split; release returns its buffer.
+func prepareBF16A(m, k int, a []float32, lda int, split func(n int, fn func(lo, hi int))) bf16A {
+	stride := roundUp(k, 2)
+	buf := bf16APool.Get().(*[]float32)
+	rows := roundUp(m, mr)
+	if cap(*buf) < rows*stride {
+		*buf = make([]float32, rows*stride)
 	}
-	r := (*buf)[:m*k]
+	r := (*buf)[:rows*stride]
+	clear(r[m*stride:])
 	split(m, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			dst := r[i*k : (i+1)*k]
-			for p, v := range a[i*lda : i*lda+k] {
-				dst[p] = BF16ToF32(roundBF16(v))
+			dst := r[i*stride : (i+1)*stride]
+			roundBF16s(dst, a[i*lda:i*lda+k])
+			if k < stride {
+				dst[k] = 0
 			}
 		}
 	})
-	return r, buf
+	return bf16A{k: k, lda: stride, vals: r, buf: buf}
+}
+
+// release returns a's buffer to the pool.
+func (a bf16A) release() {
+	if a.buf != nil {
+		bf16APool.Put(a.buf)
+	}
+}
+
+// from returns the view of a from row r0 on; r0 must start a micro-tile.
+func (a bf16A) from(r0 int) bf16A {
+	if r0%mr != 0 {
+		panic("kernels: bf16 row split inside a micro-tile")
+	}
+	a.vals = a.vals[r0*a.lda:]
+	return a
+}
+
+// roundBF16sGeneric is roundBF16s in Go.
+func roundBF16sGeneric(dst, src []float32) {
+	for i, x := range src {
+		dst[i] = BF16ToF32(roundBF16(x))
+	}
 }
 
 func serialFor(n int, fn func(lo, hi int)) { fn(0, n) }
 
-// gemmBF16Serial is gemmSerial for a bf16-packed B and an A already rounded to bfloat16
-// ([roundActivations]). A variant with a bf16 kernel runs it on words; the others widen
-// both panels to float32, each pair odd element first, and run their float32 kernel, which
-// then adds the same exact products in the same order.
-func gemmBF16Serial(v *Variant, m, n, k int, a []float32, lda int, b *PackedBF16, c []float32, ldc int, accumulate bool) {
+// gemmBF16Serial is gemmSerial for a bf16-packed B and a prepared A ([bf16A]). A variant
+// with a widening kernel runs it on A in place and B's words; one with a bf16 kernel runs it
+// on words; the others widen both panels to float32, each pair odd element first, and run
+// their float32 kernel, which then adds the same exact products in the same order.
+func gemmBF16Serial(v *Variant, m, n int, a bf16A, b *PackedBF16, c []float32, ldc int, accumulate bool) {
+	k, lda := a.k, a.lda
 	if !startC(m, n, k, c, ldc, accumulate) {
 		return
 	}
@@ -186,38 +228,43 @@ func gemmBF16Serial(v *Variant, m, n, k int, a []float32, lda int, b *PackedBF16
 			kb := min(kc, k-pc)
 			kp := (kb + 1) / 2
 			panel := func(jr int) int { return ((jc+jr)/nr*b.pairs + pc/2) * nr }
-			if v.bf16 == nil {
+			widenB := v.bf16 == nil && v.bf16Widened == nil
+			if widenB {
 				for jr := 0; jr < nb; jr += nr {
 					widenPairs(bufs.b[jr*2*kp:], b.words[panel(jr):], kp, nr)
 				}
 			}
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
-				if v.rowMajorA {
+				dst := c[ic*ldc+jc:]
+				switch {
+				case v.bf16Widened != nil:
+					forTiles(mb, nb, dst, ldc, &bufs.tile, func(ir, jr int, dst *float32, ldd int) {
+						v.bf16Widened(kp, &a.vals[(ic+ir)*lda+pc], lda, &b.words[panel(jr)], dst, ldd)
+					})
+				case v.rowMajorA:
 					kpad := roundUp(kp, amxPairs)
-					packABF16Rows(bufs.aw, a, lda, ic, mb, pc, kb, kpad)
-					forTiles(mb, nb, c[ic*ldc+jc:], ldc, &bufs.tile, func(ir, jr int, dst *float32, ldd int) {
+					packABF16Rows(bufs.aw, a.vals, lda, ic, mb, pc, kb, kpad)
+					forTiles(mb, nb, dst, ldc, &bufs.tile, func(ir, jr int, dst *float32, ldd int) {
 						v.bf16(kpad, &bufs.aw[ir*kpad], &b.words[panel(jr)], dst, ldd)
 					})
-					continue
-				}
-				if v.bf16 != nil {
-					packABF16(bufs.aw, a, lda, ic, mb, pc, kb)
-					forTiles(mb, nb, c[ic*ldc+jc:], ldc, &bufs.tile, func(ir, jr int, dst *float32, ldd int) {
+				case v.bf16 != nil:
+					packABF16(bufs.aw, a.vals, lda, ic, mb, pc, kb)
+					forTiles(mb, nb, dst, ldc, &bufs.tile, func(ir, jr int, dst *float32, ldd int) {
 						v.bf16(kp, &bufs.aw[ir*kp], &b.words[panel(jr)], dst, ldd)
 					})
-					continue
+				default:
+					packAWidened(bufs.a, a.vals, lda, ic, mb, pc, kb)
+					forTiles(mb, nb, dst, ldc, &bufs.tile, func(ir, jr int, dst *float32, ldd int) {
+						v.kernel(2*kp, &bufs.a[ir*2*kp], &bufs.b[jr*2*kp], dst, ldd)
+					})
 				}
-				packAWidened(bufs.a, a, lda, ic, mb, pc, kb)
-				forTiles(mb, nb, c[ic*ldc+jc:], ldc, &bufs.tile, func(ir, jr int, dst *float32, ldd int) {
-					v.kernel(2*kp, &bufs.a[ir*2*kp], &bufs.b[jr*2*kp], dst, ldd)
-				})
 			}
 		}
 	}
 }
 
-// packABF16 packs A[ic:ic+mb, pc:pc+kb], already rounded ([roundActivations]), into panels
+// packABF16 packs A[ic:ic+mb, pc:pc+kb], already rounded ([bf16A]), into panels
 // of mr rows: panel q holds, for each pair p, the mr words bf16(A[i, pc+2p]) |
 // bf16(A[i, pc+2p+1])<<16, zero-padded.
 func packABF16(dst []uint32, a []float32, lda, ic, mb, pc, kb int) {

@@ -54,6 +54,40 @@ func TestRoundBF16(t *testing.T) {
 	}
 }
 
+// TestRoundBF16s checks each variant's vector rounding bit for bit against roundBF16 on
+// every tie, NaNs with payloads, infinities, subnormals, values that round up to infinity,
+// and random bit patterns, at lengths that leave a tail for the scalar loop.
+func TestRoundBF16s(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	var src []float32
+	for i := range 1 << 16 {
+		src = append(src, math.Float32frombits(uint32(i)<<16|0x8000), math.Float32frombits(uint32(i)<<16|0x7fff))
+	}
+	for _, b := range []uint32{0x7f800000, 0xff800000, 0x7f800001, 0xffbfffff, 0x7fc00000, 0x7f7fffff, 0xff7f8000,
+		0x00000001, 0x807fffff, 0x00400000, 0x007fffff, 0x00800000, 0x80000000, 0} {
+		src = append(src, math.Float32frombits(b))
+	}
+	for range 1 << 16 {
+		src = append(src, math.Float32frombits(r.Uint32()))
+	}
+	for _, v := range Variants() {
+		if !v.Supported {
+			continue
+		}
+		restore := Use(v)
+		for _, n := range []int{len(src), len(src) - 7, 15, 16, 17} {
+			dst := make([]float32, n)
+			roundBF16s(dst, src[:n])
+			for i, got := range dst {
+				if want := BF16ToF32(roundBF16(src[i])); math.Float32bits(got) != math.Float32bits(want) {
+					t.Fatalf("%s: roundBF16s(%#08x) = %#08x, want %#08x", v.Name, math.Float32bits(src[i]), math.Float32bits(got), math.Float32bits(want))
+				}
+			}
+		}
+		restore()
+	}
+}
+
 // exactFMA is acc + x·y for bfloat16 x and y computed with big.Float and rounded once to
 // float32 (24 bits, nearest even). Valid while the result is not subnormal.
 func exactFMA(acc float32, x, y uint16) float32 {

@@ -2,8 +2,10 @@ package kernels
 
 import (
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -12,9 +14,12 @@ type Variant struct {
 	Name      string
 	Supported bool // the CPU and OS can run it
 	kernel    kernelFunc
-	// bf16 is the bf16 GEMM's micro-kernel on packed words; nil runs kernel on operands
-	// widened to float32 (see gemmBF16Serial).
-	bf16 bf16KernelFunc
+	// bf16 is the bf16 GEMM's micro-kernel on packed words. bf16Widened is one that widens
+	// B's words to float32 in registers and reads A widened by packing, for CPUs whose bf16
+	// dot-product instruction is slower than their float32 FMAs. With neither, kernel runs
+	// on both operands widened to float32 (see gemmBF16Serial).
+	bf16        bf16KernelFunc
+	bf16Widened bf16WidenedFunc
 	// rowMajorA marks a bf16 kernel that reads A row-major, mr rows of kp words with kp a
 	// multiple of amxPairs (the AMX tile kernels, amx.go), instead of packABF16's panels.
 	rowMajorA bool
@@ -55,6 +60,56 @@ func active() *Variant {
 	}
 	return generic
 }
+
+// ActiveBF16 names the micro-kernel the bf16 GEMM uses.
+func ActiveBF16() string { return activeBF16().Name }
+
+// activeBF16 is the variant the bf16 GEMM runs: the forced one, else [bf16Fastest].
+func activeBF16() *Variant {
+	if v := forced.Load(); v != nil {
+		return v
+	}
+	return bf16Fastest()
+}
+
+// bf16Fastest is, of the supported variants with a bf16 micro-kernel, the fastest on this
+// machine, timed once on an L1-resident tile (active() where none has one). Feature flags
+// cannot rank them: VDPBF16PS retires one per two cycles on Intel's Sapphire and Emerald
+// Rapids, half the products of two float32 FMAs, so widening the words in registers wins
+// there, while AMX tiles win wherever they exist. All of them compute the same sums (bf16.go).
+var bf16Fastest = sync.OnceValue(func() *Variant {
+	var cands []*Variant
+	for _, v := range variants {
+		if v.Supported && (v.bf16 != nil || v.bf16Widened != nil) {
+			cands = append(cands, v)
+		}
+	}
+	if len(cands) == 0 {
+		return active()
+	}
+	const kp = 8 * amxPairs // a multiple of amxPairs, as the AMX kernel needs
+	words, wide, c := make([]uint32, kp*nr), make([]float32, 2*kp*mr), make([]float32, mr*nr)
+	run := func(v *Variant) {
+		if v.bf16Widened != nil {
+			v.bf16Widened(kp, &wide[0], 2*kp, &words[0], &c[0], nr)
+		} else {
+			v.bf16(kp, &words[0], &words[0], &c[0], nr)
+		}
+	}
+	best := make([]time.Duration, len(cands))
+	for round := range 5 { // interleaved rounds, the best of each, against a busy neighbour
+		for i, v := range cands {
+			start := time.Now()
+			for range 32 {
+				run(v)
+			}
+			if d := time.Since(start); round == 0 || d < best[i] {
+				best[i] = d
+			}
+		}
+	}
+	return cands[slices.Index(best, slices.Min(best))]
+})
 
 var maxWorkers atomic.Int32
 

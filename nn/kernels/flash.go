@@ -26,11 +26,11 @@ const (
 )
 
 // flashBufs is one worker's scratch: a head's packed keys (for S, keys as output columns)
-// and values (for O, keys as the inner dimension), the block's rounded queries, its scores,
-// and each row's running max and sum.
+// and values (for O, keys as the inner dimension), the block's scores, and each row's
+// running max and sum.
 type flashBufs struct {
 	k, v PackedBF16
-	q, s []float32
+	s    []float32
 	m, l [flashRows]float32
 }
 
@@ -38,14 +38,10 @@ var flashPool = sync.Pool{New: func() any { return &flashBufs{s: make([]float32,
 
 func attentionBF16(a *Attention[float32]) {
 	rep, hd := a.Heads/a.KVHeads, a.HeadDim
-	v := active()
+	v := activeBF16()
 	ParallelFor(a.Heads, func(lo, hi int) {
 		b := flashPool.Get().(*flashBufs)
 		defer flashPool.Put(b)
-		if cap(b.q) < flashRows*hd {
-			b.q = make([]float32, flashRows*hd)
-		}
-		b.q = b.q[:flashRows*hd]
 		for h := lo; h < hi; h++ {
 			kvh := h / rep
 			b.k.pack(F32Mat(a.K[kvh*hd:], a.T, hd, a.KVStride), true, serialFor)
@@ -61,11 +57,9 @@ func attentionBF16(a *Attention[float32]) {
 func flashBlock(a *Attention[float32], v *Variant, b *flashBufs, h, i0, rows int) {
 	hd := a.HeadDim
 	out := a.Out[i0*a.OutStride+h*hd:]
+	q := prepareBF16A(rows, hd, a.Q[i0*a.QStride+h*hd:], a.QStride, serialFor)
+	defer q.release()
 	for r := range rows {
-		src := a.Q[(i0+r)*a.QStride+h*hd:][:hd]
-		for c, x := range src {
-			b.q[r*hd+c] = BF16ToF32(roundBF16(x))
-		}
 		clear(out[r*a.OutStride:][:hd])
 		b.m[r], b.l[r] = float32(math.Inf(-1)), 0
 	}
@@ -80,7 +74,7 @@ func flashBlock(a *Attention[float32], v *Variant, b *flashBufs, h, i0, rows int
 		span := min(flashKeys, last+1-j0)
 		keys := b.k.cols(j0)
 		keys.n = span
-		gemmBF16Serial(v, rows, span, hd, b.q, hd, keys, b.s, flashKeys, false)
+		gemmBF16Serial(v, rows, span, q, keys, b.s, flashKeys, false)
 		for r := range rows {
 			pos := first + r
 			row := b.s[r*flashKeys : r*flashKeys+span]
@@ -89,7 +83,7 @@ func flashBlock(a *Attention[float32], v *Variant, b *flashBufs, h, i0, rows int
 				lo = max(0, pos-a.Window+1-j0)
 			}
 			if lo >= lim {
-				clear(row)
+				clear(b.s[r*flashKeys : r*flashKeys+roundUp(span, 2)])
 				continue
 			}
 			vis := row[lo:lim]
@@ -108,13 +102,12 @@ func flashBlock(a *Attention[float32], v *Variant, b *flashBufs, h, i0, rows int
 					o[c] *= corr
 				}
 			}
-			for j, p := range vis {
-				vis[j] = BF16ToF32(roundBF16(p))
-			}
+			roundBF16s(vis, vis)
 			clear(row[:lo])
-			clear(row[lim:])
+			clear(b.s[r*flashKeys+lim : r*flashKeys+roundUp(span, 2)]) // and an odd span's pad
 		}
-		gemmBF16Serial(v, rows, hd, span, b.s, flashKeys, b.v.rows(j0), out, a.OutStride, true)
+		p := bf16A{k: span, lda: flashKeys, vals: b.s} // rounded in place, a whole tile of rows
+		gemmBF16Serial(v, rows, hd, p, b.v.rows(j0), out, a.OutStride, true)
 	}
 	for r := range rows {
 		inv := 1 / b.l[r]

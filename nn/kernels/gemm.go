@@ -119,15 +119,19 @@ func Gemm(m, n, k int, a []float32, lda int, b Mat, transB bool, c []float32, ld
 		})
 		return
 	}
-	if b.packed != nil && k > 0 {
-		r, buf := roundActivations(m, k, a, lda, ParallelFor)
-		defer roundPool.Put(buf)
-		a, lda = r, k
+	v := variantFor(b)
+	var pa bf16A
+	if b.packed != nil {
+		pa = prepareBF16A(m, k, a, lda, ParallelFor)
+		defer pa.release()
 	}
-	v := active()
 	w := Workers()
 	serial := func(r0, r1, c0, c1 int) {
-		gemmSerialOf(v, r1-r0, c1-c0, k, a[r0*lda:], lda, b.colSlice(c0, transB), transB, c[r0*ldc+c0:], ldc, accumulate)
+		if b.packed != nil {
+			gemmBF16Serial(v, r1-r0, c1-c0, pa.from(r0), b.packed.cols(c0), c[r0*ldc+c0:], ldc, accumulate)
+			return
+		}
+		gemmSerial(v.kernel, r1-r0, c1-c0, k, a[r0*lda:], lda, b.colSlice(c0, transB), transB, c[r0*ldc+c0:], ldc, accumulate)
 	}
 	// Split the longer output side, in whole micro-tiles, when there is enough work: about
 	// four chunks per worker, taken dynamically (see ParallelFor).
@@ -146,13 +150,12 @@ func Gemm(m, n, k int, a []float32, lda int, b Mat, transB bool, c []float32, ld
 	serial(0, m, 0, n)
 }
 
-// gemmSerialOf runs the float32 or the bf16 GEMM on the calling goroutine.
-func gemmSerialOf(v *Variant, m, n, k int, a []float32, lda int, b Mat, transB bool, c []float32, ldc int, accumulate bool) {
+// variantFor is the variant a GEMM on b runs: the bf16 GEMM's for a bf16-packed b.
+func variantFor(b Mat) *Variant {
 	if b.packed != nil {
-		gemmBF16Serial(v, m, n, k, a, lda, b.packed, c, ldc, accumulate)
-		return
+		return activeBF16()
 	}
-	gemmSerial(v.kernel, m, n, k, a, lda, b, transB, c, ldc, accumulate)
+	return active()
 }
 
 // chunks picks how many pieces to cut work of about units pieces into for w workers: a
@@ -173,12 +176,14 @@ func GemmSerial(m, n, k int, a []float32, lda int, b Mat, transB bool, c []float
 		gemv(m, k, a, lda, b, transB, c, ldc, accumulate, 0, n)
 		return
 	}
-	if b.packed != nil && k > 0 {
-		r, buf := roundActivations(m, k, a, lda, serialFor)
-		defer roundPool.Put(buf)
-		a, lda = r, k
+	v := variantFor(b)
+	if b.packed != nil {
+		pa := prepareBF16A(m, k, a, lda, serialFor)
+		defer pa.release()
+		gemmBF16Serial(v, m, n, pa, b.packed, c, ldc, accumulate)
+		return
 	}
-	gemmSerialOf(active(), m, n, k, a, lda, b, transB, c, ldc, accumulate)
+	gemmSerial(v.kernel, m, n, k, a, lda, b, transB, c, ldc, accumulate)
 }
 
 func checkGemm(m, n, k int, a []float32, lda int, b Mat, transB bool, c []float32, ldc int) {

@@ -275,20 +275,41 @@ func BenchmarkGemm(b *testing.B) {
 	}
 }
 
-// BenchmarkMicroKernel times each variant's micro-kernel alone on one packed kc-deep tile
-// (L1-resident), the peak the blocked GEMM approaches.
+// BenchmarkMicroKernel times each variant's micro-kernels alone on one kc-deep tile
+// (L1-resident), the peak the blocked GEMMs approach: the float32 kernel and, as
+// "name/bf16", the bf16 GEMM's (VDPBF16PS, AMX or widening, whichever the variant has).
 func BenchmarkMicroKernel(b *testing.B) {
 	r := rand.New(rand.NewPCG(7, 8))
 	a, w, c := randSlice(r, kc*mr, 1), randSlice(r, kc*nr, 1), make([]float32, mr*nr)
+	words := make([]uint32, kc/2*nr)
+	for i := range words {
+		words[i] = 0x3f803f80 // 1, 1
+	}
 	for _, v := range Variants() {
 		if !v.Supported {
 			continue
+		}
+		report := func(b *testing.B) {
+			b.ReportMetric(2*kc*mr*nr*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		}
 		b.Run(v.Name, func(b *testing.B) {
 			for b.Loop() {
 				v.kernel(kc, &a[0], &w[0], &c[0], nr)
 			}
-			b.ReportMetric(2*kc*mr*nr*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			report(b)
+		})
+		if v.bf16 == nil && v.bf16Widened == nil {
+			continue
+		}
+		b.Run(v.Name+"/bf16", func(b *testing.B) {
+			for b.Loop() {
+				if v.bf16Widened != nil {
+					v.bf16Widened(kc/2, &a[0], kc, &words[0], &c[0], nr)
+				} else {
+					v.bf16(kc/2, &words[0], &words[0], &c[0], nr)
+				}
+			}
+			report(b)
 		})
 	}
 }

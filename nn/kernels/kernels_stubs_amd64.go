@@ -59,6 +59,16 @@ func dotBF16AVX2(a *float32, b *uint16, n int) float32
 //go:noescape
 func gemmKernelBF16AVX512(kp int, a *uint32, b *uint32, c *float32, ldc int)
 
+// gemmKernelBF16WidenAVX512 adds the 12x32 product of row-major a (12 rows of 2kp values, row stride lda) and pair-interleaved bf16 words b (kp x 32) into c.
+//
+//go:noescape
+func gemmKernelBF16WidenAVX512(kp int, a *float32, lda int, b *uint32, c *float32, ldc int)
+
+// roundBF16sAVX512 sets dst[i] to src[i] rounded to bfloat16 (nearest even, NaN quieted, subnormals to zero) for i < n (a multiple of 16).
+//
+//go:noescape
+func roundBF16sAVX512(dst *float32, src *float32, n int)
+
 // amxTileBF16 computes the 12x32 product of a (12 rows of kp words) and the pair-interleaved panel b into out with AMX tiles configured by cfg.
 //
 //go:noescape

@@ -89,3 +89,14 @@ func dotBF16(a []float32, b []uint16) float32 {
 	}
 	return s + dotBF16Generic(a[n:], b[n:])
 }
+
+// roundBF16s sets dst[i] = BF16ToF32(roundBF16(src[i])); dst may be src.
+func roundBF16s(dst, src []float32) {
+	n := 0
+	if usesZMM(active()) && len(src) >= 16 {
+		n = len(src) &^ 15
+		_ = dst[n-1]
+		roundBF16sAVX512(&dst[0], &src[0], n)
+	}
+	roundBF16sGeneric(dst[n:], src[n:])
+}

@@ -13,3 +13,5 @@ func xSigmoid(x []float32, a, b float32) { xSigmoidGeneric(x, a, b) }
 func dotF32(a, b []float32) float32 { return dotF32Generic(a, b) }
 
 func dotBF16(a []float32, b []uint16) float32 { return dotBF16Generic(a, b) }
+
+func roundBF16s(dst, src []float32) { roundBF16sGeneric(dst, src) }

@@ -88,3 +88,142 @@ func encodeVDPBF16PS(dst, src1, src2 int) []byte {
 	modrm := byte(0b11<<6 | (dst&7)<<3 | src2&7)
 	return []byte{0x62, p0, p1, p2, 0x52, modrm}
 }
+
+// gemmKernelBF16Widen: the bf16 micro-kernel for CPUs whose VDPBF16PS runs at half the
+// rate of their float32 FMAs (Intel's Sapphire and Emerald Rapids: one per two cycles
+// against two FMAs per cycle). B stays packed as pair-interleaved words and is widened in
+// registers: the odd (high) element of a word is the word with its low half cleared, the
+// even (low) one the word shifted left 16. A is read in place, row-major, already rounded to
+// bfloat16 values: each element is broadcast from memory into the FMA, so A needs no
+// packing. Each accumulator adds the odd product and then the even one, each FMA rounded
+// once: the order and rounding of a VDPBF16PS lane (only its flush of subnormal partial sums
+// is missing).
+func gemmKernelBF16Widen() {
+	TEXT("gemmKernelBF16WidenAVX512", NOSPLIT, "func(kp int, a *float32, lda int, b *uint32, c *float32, ldc int)")
+	Pragma("noescape")
+	Doc("gemmKernelBF16WidenAVX512 adds the 12x32 product of row-major a (12 rows of 2kp values, row stride lda) and pair-interleaved bf16 words b (kp x 32) into c.")
+	kp := Load(Param("kp"), GP64())
+	a := Load(Param("a"), GP64())
+	lda := Load(Param("lda"), GP64())
+	b := Load(Param("b"), GP64())
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+
+	// Rows 3j, 3j+1 and 3j+2 are base[j], base[j]+lda and base[j]+2·lda (bytes).
+	SHLQ(Imm(2), lda)
+	var base [mr / 3]reg.GPVirtual
+	for j := range base {
+		base[j] = GP64()
+		if j == 0 {
+			MOVQ(a, base[j])
+		} else {
+			LEAQ(Mem{Base: base[j-1], Index: lda, Scale: 2}, base[j])
+			ADDQ(lda, base[j])
+		}
+	}
+	row := func(i, disp int) Mem {
+		m := Mem{Base: base[i/3], Disp: disp}
+		if i%3 > 0 {
+			m.Index, m.Scale = lda, uint8(i%3)
+		}
+		return m
+	}
+
+	acc := make([]reg.VecVirtual, 2*mr)
+	for i := range acc {
+		acc[i] = ZMM()
+		VXORPS(acc[i], acc[i], acc[i])
+	}
+	high := ZMM() // 0xffff0000 in every lane
+	mask := GP32()
+	MOVL(U32(0xffff0000), mask)
+	VPBROADCASTD(mask, high)
+	hi0, hi1, lo0, lo1 := ZMM(), ZMM(), ZMM(), ZMM()
+
+	Label("widen_loop")
+	TESTQ(kp, kp)
+	JZ(LabelRef("widen_store"))
+	VPANDD(Mem{Base: b}, high, hi0)
+	VPANDD(Mem{Base: b, Disp: 64}, high, hi1)
+	VPSLLD(Imm(16), Mem{Base: b}, lo0)
+	VPSLLD(Imm(16), Mem{Base: b, Disp: 64}, lo1)
+	// Broadcasts are separate loads: an FMA with an indexed memory operand is split into
+	// two micro-ops on Intel cores, and eight of the rows need an index.
+	for _, el := range []struct {
+		disp   int
+		b0, b1 reg.VecVirtual
+	}{{4, hi0, hi1}, {0, lo0, lo1}} { // the odd elements, then the even ones
+		for i := range mr {
+			x := ZMM()
+			VBROADCASTSS(row(i, el.disp), x)
+			VFMADD231PS(x, el.b0, acc[2*i])
+			VFMADD231PS(x, el.b1, acc[2*i+1])
+		}
+	}
+	for j := range base {
+		ADDQ(Imm(8), base[j])
+	}
+	ADDQ(U32(nr*4), b)
+	DECQ(kp)
+	JMP(LabelRef("widen_loop"))
+
+	Label("widen_store")
+	SHLQ(Imm(2), ldc)
+	for i := range mr {
+		VADDPS(Mem{Base: c}, acc[2*i], acc[2*i])
+		VADDPS(Mem{Base: c, Disp: 64}, acc[2*i+1], acc[2*i+1])
+		VMOVUPS(acc[2*i], Mem{Base: c})
+		VMOVUPS(acc[2*i+1], Mem{Base: c, Disp: 64})
+		if i < mr-1 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// roundBF16s: dst[i] = src[i] rounded to the nearest bfloat16, ties to even, held as float32,
+// with NaN kept quiet and a subnormal result flushed to the zero of its sign: F32ToBF16 and
+// roundBF16 of package kernels, 16 lanes at a time in AVX-512F integer operations.
+func roundBF16s() {
+	TEXT("roundBF16sAVX512", NOSPLIT, "func(dst, src *float32, n int)")
+	Pragma("noescape")
+	Doc("roundBF16sAVX512 sets dst[i] to src[i] rounded to bfloat16 (nearest even, NaN quieted, subnormals to zero) for i < n (a multiple of 16).")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	konst := func(v uint32) reg.VecVirtual {
+		r, z := GP32(), ZMM()
+		MOVL(U32(v), r)
+		VPBROADCASTD(r, z)
+		return z
+	}
+	bias, one, high := konst(0x7fff), konst(1), konst(0xffff0000)
+	abs, inf, quiet := konst(0x7fffffff), konst(0x7f800000), konst(0x00400000)
+	sign := konst(0x80000000)
+	u, r, t := ZMM(), ZMM(), ZMM()
+	isNaN, tiny := K(), K()
+
+	Label("round_loop")
+	TESTQ(n, n)
+	JZ(LabelRef("round_done"))
+	VMOVDQU32(Mem{Base: src}, u)
+	VPSRLD(Imm(16), u, t) // r = (u + 0x7fff + (u>>16)&1) & 0xffff0000
+	VPANDD(one, t, t)
+	VPADDD(bias, u, r)
+	VPADDD(t, r, r)
+	VPANDD(abs, u, t) // NaN: |u| > inf; r = u | quiet
+	VPCMPUD(Imm(6), inf, t, isNaN)
+	VPORD(quiet, u, isNaN, r)
+	VPANDD(high, r, r)
+	VPTESTNMD(inf, r, tiny) // a zero exponent: keep the sign only
+	VPANDD(sign, r, tiny, r)
+	VMOVDQU32(r, Mem{Base: dst})
+	ADDQ(Imm(64), src)
+	ADDQ(Imm(64), dst)
+	SUBQ(Imm(16), n)
+	JMP(LabelRef("round_loop"))
+	Label("round_done")
+	VZEROUPPER()
+	RET()
+}

@@ -29,6 +29,8 @@ func main() {
 	dotBF16()
 	avx2()
 	gemmKernelBF16()
+	gemmKernelBF16Widen()
+	roundBF16s()
 	amxTileBF16()
 	Generate()
 }
