@@ -60,22 +60,41 @@ func (p *PackedBF16) pack(b Mat, transB bool, split func(n int, fn func(lo, hi i
 		clear(p.words)
 	}
 	// Workers take groups of stored rows that fill whole words: a panel's 32 columns
-	// (rows of a transposed B) or a pair (rows of a plain one).
-	group := 2
-	if transB {
-		group = nr
+	// (rows of a transposed B) or a pair (rows of a plain one). Rows are rounded in bulk
+	// ([roundBF16s]), so a word is the high halves of two rounded values.
+	word := func(lo, hi float32) uint32 { return math.Float32bits(lo)>>16 | math.Float32bits(hi) }
+	if k == 0 {
+		return
 	}
-	split((b.Rows+group-1)/group, func(lo, hi int) {
-		row := make([]float32, b.Cols)
-		for r := lo * group; r < min(hi*group, b.Rows); r++ {
-			b.Row(row, r)
-			for c, v := range row {
-				kk, j := r, c // op(b)[kk, j]
-				if transB {
-					kk, j = c, r
+	if transB {
+		split((b.Rows+nr-1)/nr, func(lo, hi int) {
+			row := make([]float32, b.Cols+1) // one zero past an odd k
+			for j := lo * nr; j < min(hi*nr, b.Rows); j++ {
+				b.Row(row[:b.Cols], j)
+				roundBF16s(row[:b.Cols], row[:b.Cols])
+				col := p.words[(j/nr*p.pairs)*nr+j%nr:]
+				for q := range (k + 1) / 2 {
+					col[q*nr] = word(row[2*q], row[2*q+1])
 				}
-				w := &p.words[((j/nr)*p.pairs+kk/2)*nr+j%nr]
-				*w |= uint32(roundBF16(v)) << (16 * (kk & 1))
+			}
+		})
+		return
+	}
+	split((b.Rows+1)/2, func(lo, hi int) {
+		even, odd := make([]float32, b.Cols), make([]float32, b.Cols)
+		for q := lo; q < hi; q++ {
+			b.Row(even, 2*q)
+			roundBF16s(even, even)
+			clear(odd)
+			if 2*q+1 < b.Rows {
+				b.Row(odd, 2*q+1)
+				roundBF16s(odd, odd)
+			}
+			for j0 := 0; j0 < n; j0 += nr {
+				panel := p.words[(j0/nr*p.pairs+q)*nr:][:min(nr, n-j0)]
+				for j := range panel {
+					panel[j] = word(even[j0+j], odd[j0+j])
+				}
 			}
 		}
 	})

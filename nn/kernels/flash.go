@@ -88,9 +88,12 @@ func flashBlock(a *Attention[float32], v *Variant, b *flashBufs, h, i0, rows int
 			}
 			vis := row[lo:lim]
 			mx := float32(math.Inf(-1))
-			for j := range vis {
-				vis[j] *= scale
-				mx = max(mx, vis[j])
+			for j, x := range vis {
+				x *= scale
+				vis[j] = x
+				if x > mx { // not max: it is several times slower, and a NaN reaches l through ExpSum
+					mx = x
+				}
 			}
 			mNew := max(b.m[r], mx)
 			corr := Exp(b.m[r] - mNew)
