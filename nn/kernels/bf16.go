@@ -15,10 +15,12 @@ import (
 // starts a float32 sum at zero and adds, pair after pair, first the product of the pair's
 // odd elements and then that of the even ones, each addition rounded to nearest even; the
 // block's sum is then added to C. VDPBF16PS also flushes a subnormal partial sum to zero:
-// the twin below does, the widened path (which runs the float32 kernels on the widened
-// values in the same order) does not, so the two agree bit for bit unless a partial sum
-// falls below 2^-126. The AMX kernel (amx.go) is the exception: it adds the same products
-// in TDPBF16PS's order, within the same float32 bound.
+// the twin below does; the widening kernels (B's words widened in registers, A's rounded
+// values read in place, one float32 FMA per product) and the widened path (the float32
+// kernels on both operands widened, in the same order) do not, so they agree with it bit
+// for bit unless a partial sum falls below 2^-126. The AMX kernel (amx.go) is the
+// exception: it adds the same products in TDPBF16PS's order, within the same float32 bound.
+// Which kernel runs is timed once per process ([bf16Fastest]): the sums do not depend on it.
 
 // PackedBF16 is a weight rounded to bfloat16 and packed for the bf16 GEMM: op(W) (k x n) in
 // panels of nr columns; panel q holds, for each pair p of the inner dimension, the nr words

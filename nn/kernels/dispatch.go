@@ -74,9 +74,10 @@ func activeBF16() *Variant {
 
 // bf16Fastest is, of the supported variants with a bf16 micro-kernel, the fastest on this
 // machine, timed once on an L1-resident tile (active() where none has one). Feature flags
-// cannot rank them: VDPBF16PS retires one per two cycles on Intel's Sapphire and Emerald
-// Rapids, half the products of two float32 FMAs, so widening the words in registers wins
-// there, while AMX tiles win wherever they exist. All of them compute the same sums (bf16.go).
+// cannot rank them: on an Emerald Rapids Xeon VDPBF16PS does half the work of two float32
+// FMAs per cycle, so widening the words in registers wins there, and no flag says on which
+// CPUs that holds. The VDPBF16PS and widening kernels give the same sums; the
+// AMX kernel adds the same products in its own order (bf16.go).
 var bf16Fastest = sync.OnceValue(func() *Variant {
 	var cands []*Variant
 	for _, v := range variants {
