@@ -303,3 +303,18 @@ func TestRowRangeBF16(t *testing.T) {
 		}
 	}
 }
+
+// TestBF16Fastest checks the timed choice is a supported variant with a bf16 micro-kernel
+// wherever one exists.
+func TestBF16Fastest(t *testing.T) {
+	v := bf16Fastest()
+	if !v.Supported {
+		t.Fatalf("bf16Fastest chose %s, which this CPU does not support", v.Name)
+	}
+	for _, c := range Variants() {
+		if c.Supported && (c.bf16 != nil || c.bf16Widened != nil) && v.bf16 == nil && v.bf16Widened == nil {
+			t.Fatalf("bf16Fastest chose %s, which has no bf16 kernel, over %s", v.Name, c.Name)
+		}
+	}
+	t.Logf("bf16 GEMM kernel here: %s", v.Name)
+}
