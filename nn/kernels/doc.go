@@ -2,8 +2,8 @@
 // operand stays in its stored dtype (F32, BF16 or F16, widened to float32 one packed tile at a
 // time), a bf16 GEMM over weights packed once in bfloat16 pairs (bf16.go states its
 // numerics; its micro-kernel is AMX tiles (amx.go) where the CPU and OS allow them,
-// VDPBF16PS on CPUs with AVX512_BF16, or AVX-512 FMAs on the words widened in registers,
-// whichever a timing at first use finds fastest: on an Emerald Rapids Xeon VDPBF16PS runs at
+// VDPBF16PS on CPUs with AVX512_BF16, or AVX-512 or AVX2 FMAs on the words widened in
+// registers, whichever a timing at first use finds fastest: on an Emerald Rapids Xeon VDPBF16PS runs at
 // half the FMAs' rate), and the fused pieces a transformer forward needs (norms, activations,
 // rotary embeddings, softmax, causal attention in float32 or as bf16 flash attention on the
 // bf16 GEMM (flash.go), log-sum-exp).

@@ -16,7 +16,8 @@ var (
 		kernel: gemmKernelAVX512, bf16: gemmKernelBF16AVX512}
 	avx512 = &Variant{Name: "avx512", Supported: cpu.X86.HasAVX512F,
 		kernel: gemmKernelAVX512, bf16Widened: gemmKernelBF16WidenAVX512}
-	avx2 = &Variant{Name: "avx2", Supported: cpu.X86.HasAVX2 && cpu.X86.HasFMA, kernel: gemmKernelAVX2}
+	avx2 = &Variant{Name: "avx2", Supported: cpu.X86.HasAVX2 && cpu.X86.HasFMA,
+		kernel: gemmKernelAVX2, bf16Widened: gemmKernelBF16WidenAVX2}
 )
 
 func init() { variants = append(variants, amx, avx512bf16, avx512, avx2) }

@@ -54,6 +54,11 @@ func dotF32AVX2(a *float32, b *float32, n int) float32
 //go:noescape
 func dotBF16AVX2(a *float32, b *uint16, n int) float32
 
+// gemmKernelBF16WidenAVX2 adds the 12x32 product of row-major a (12 rows of 2kp values, row stride lda) and pair-interleaved bf16 words b (kp x 32) into c.
+//
+//go:noescape
+func gemmKernelBF16WidenAVX2(kp int, a *float32, lda int, b *uint32, c *float32, ldc int)
+
 // gemmKernelBF16AVX512 adds the 12x32 product of pair-interleaved bf16 panels a (kp x 12 words) and b (kp x 32 words) into c.
 //
 //go:noescape

@@ -19,6 +19,7 @@ func avx2() {
 	xSigmoidAVX2()
 	dotF32AVX2()
 	dotBF16AVX2()
+	gemmKernelBF16WidenAVX2()
 }
 
 // gemmKernelAVX2 computes the shared 12x32 tile as four 6x16 sub-tiles, one after another:
@@ -273,6 +274,96 @@ func reduceStoreY(acc []reg.VecPhysical) {
 	VMOVSHDUP(x, x2)
 	VADDSS(x2, x, x)
 	Store(x, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// gemmKernelBF16WidenAVX2 is gemmKernelBF16WidenAVX512 (bf16.go) for AVX2: the 12x32 tile
+// as four 6x16 sub-tiles, as gemmKernelAVX2 computes it. Per pair, B's 16 words are widened
+// twice into the two B registers: the odd (high) elements with a masked AND, then the even
+// ones by a shift of the reloaded words; A's rounded rows are read in place (rows 3j to
+// 3j+2 at base j plus 0, 1 and 2 strides).
+func gemmKernelBF16WidenAVX2() {
+	TEXT("gemmKernelBF16WidenAVX2", NOSPLIT, "func(kp int, a *float32, lda int, b *uint32, c *float32, ldc int)")
+	Pragma("noescape")
+	Doc("gemmKernelBF16WidenAVX2 adds the 12x32 product of row-major a (12 rows of 2kp values, row stride lda) and pair-interleaved bf16 words b (kp x 32) into c.")
+	kp := Load(Param("kp"), reg.RAX)
+	a := Load(Param("a"), reg.RCX)
+	lda := Load(Param("lda"), reg.RDX)
+	b := Load(Param("b"), reg.RBX)
+	SHLQ(Imm(2), lda)
+	n, bp, a0, a1 := reg.RDI, reg.R8, reg.R9, reg.R10
+	acc := []reg.VecPhysical{reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y4, reg.Y5, reg.Y6, reg.Y7, reg.Y8, reg.Y9, reg.Y10, reg.Y11}
+	b0, b1, t := reg.Y12, reg.Y13, reg.Y14
+	high := reg.Y15 // 0xffff0000 in every lane
+	MOVL(U32(0xffff0000), reg.R11L)
+	MOVQ(reg.R11, reg.X15)
+	VPBROADCASTD(reg.X15, high)
+	row := func(i, disp int) Mem { // row i (< 6) of the sub-tile's rows
+		m := Mem{Base: []reg.Register{a0, a1}[i/3], Disp: disp}
+		if i%3 > 0 {
+			m.Index, m.Scale = lda, uint8(i%3)
+		}
+		return m
+	}
+	for sub := range 4 {
+		rowHalf, colHalf := sub/2, sub%2
+		for _, z := range acc {
+			VXORPS(z, z, z)
+		}
+		MOVQ(kp, n)
+		MOVQ(a, a0) // a0 = a + 6·rowHalf rows, a1 = a0 + 3 rows
+		for range 6 * rowHalf {
+			ADDQ(lda, a0)
+		}
+		LEAQ(Mem{Base: a0, Index: lda, Scale: 2}, a1)
+		ADDQ(lda, a1)
+		LEAQ(Mem{Base: b, Disp: colHalf * 16 * 4}, bp)
+		loop, store := fmt.Sprintf("widen2_loop_%d", sub), fmt.Sprintf("widen2_store_%d", sub)
+		Label(loop)
+		TESTQ(n, n)
+		JZ(LabelRef(store))
+		VPAND(Mem{Base: bp}, high, b0)
+		VPAND(Mem{Base: bp, Disp: 32}, high, b1)
+		for i := range 6 { // the odd elements
+			VBROADCASTSS(row(i, 4), t)
+			VFMADD231PS(t, b0, acc[2*i])
+			VFMADD231PS(t, b1, acc[2*i+1])
+		}
+		VMOVDQU(Mem{Base: bp}, b0)
+		VMOVDQU(Mem{Base: bp, Disp: 32}, b1)
+		VPSLLD(Imm(16), b0, b0)
+		VPSLLD(Imm(16), b1, b1)
+		for i := range 6 { // the even ones
+			VBROADCASTSS(row(i, 0), t)
+			VFMADD231PS(t, b0, acc[2*i])
+			VFMADD231PS(t, b1, acc[2*i+1])
+		}
+		ADDQ(Imm(8), a0)
+		ADDQ(Imm(8), a1)
+		ADDQ(U32(nr*4), bp)
+		DECQ(n)
+		JMP(LabelRef(loop))
+		Label(store)
+		c, ldc := reg.RSI, reg.R11
+		Load(Param("c"), c)
+		Load(Param("ldc"), ldc)
+		SHLQ(Imm(2), ldc)
+		for range rowHalf * 6 {
+			ADDQ(ldc, c)
+		}
+		for i := range 6 {
+			m0 := Mem{Base: c, Disp: colHalf * 64}
+			m1 := Mem{Base: c, Disp: colHalf*64 + 32}
+			VADDPS(m0, acc[2*i], acc[2*i])
+			VADDPS(m1, acc[2*i+1], acc[2*i+1])
+			VMOVUPS(acc[2*i], m0)
+			VMOVUPS(acc[2*i+1], m1)
+			if i < 5 {
+				ADDQ(ldc, c)
+			}
+		}
+	}
 	VZEROUPPER()
 	RET()
 }
