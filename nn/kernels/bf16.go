@@ -16,9 +16,8 @@ import (
 // odd elements and then that of the even ones, each addition rounded to nearest even; the
 // block's sum is then added to C. VDPBF16PS also flushes a subnormal partial sum to zero:
 // the twin below does; the widening kernels (B's words widened in registers, A's rounded
-// values read in place, one float32 FMA per product) and the widened path (the float32
-// kernels on both operands widened, in the same order) do not, so they agree with it bit
-// for bit unless a partial sum falls below 2^-126. The AMX kernel (amx.go) is the
+// values read in place, one float32 FMA per product) do not, so they agree with it bit for
+// bit unless a partial sum falls below 2^-126. The AMX kernel (amx.go) is the
 // exception: it adds the same products in TDPBF16PS's order, within the same float32 bound.
 // Which kernel runs is timed once per process ([bf16Fastest]): the sums do not depend on it.
 
@@ -160,14 +159,11 @@ type bf16KernelFunc func(kp int, a, b *uint32, c *float32, ldc int)
 type bf16WidenedFunc func(kp int, a *float32, lda int, b *uint32, c *float32, ldc int)
 
 type bf16Bufs struct {
-	aw   []uint32  // packed A words (word kernels)
-	a, b []float32 // widened panels (float32 kernels)
+	aw   []uint32 // packed A words (word kernels)
 	tile [mr * nr]float32
 }
 
-var bf16BufPool = sync.Pool{New: func() any {
-	return &bf16Bufs{aw: make([]uint32, mc*kc/2), a: make([]float32, mc*kc), b: make([]float32, nc*kc)}
-}}
+var bf16BufPool = sync.Pool{New: func() any { return &bf16Bufs{aw: make([]uint32, mc*kc/2)} }}
 
 // bf16A is a bf16 GEMM's A (m x k) rounded to bfloat16 values ([roundBF16], held as
 // float32), row-major with an even row stride lda, and zero-padded so that a kernel may read
@@ -232,10 +228,8 @@ func roundBF16sGeneric(dst, src []float32) {
 
 func serialFor(n int, fn func(lo, hi int)) { fn(0, n) }
 
-// gemmBF16Serial is gemmSerial for a bf16-packed B and a prepared A ([bf16A]). A variant
-// with a widening kernel runs it on A in place and B's words; one with a bf16 kernel runs it
-// on words; the others widen both panels to float32, each pair odd element first, and run
-// their float32 kernel, which then adds the same exact products in the same order.
+// gemmBF16Serial is gemmSerial for a bf16-packed B and a prepared A ([bf16A]): a widening
+// kernel reads A in place and B's words, a bf16 kernel words (A packed per block here).
 func gemmBF16Serial(v *Variant, m, n int, a bf16A, b *PackedBF16, c []float32, ldc int, accumulate bool) {
 	k, lda := a.k, a.lda
 	if !startC(m, n, k, c, ldc, accumulate) {
@@ -249,12 +243,6 @@ func gemmBF16Serial(v *Variant, m, n int, a bf16A, b *PackedBF16, c []float32, l
 			kb := min(kc, k-pc)
 			kp := (kb + 1) / 2
 			panel := func(jr int) int { return ((jc+jr)/nr*b.pairs + pc/2) * nr }
-			widenB := v.bf16 == nil && v.bf16Widened == nil
-			if widenB {
-				for jr := 0; jr < nb; jr += nr {
-					widenPairs(bufs.b[jr*2*kp:], b.words[panel(jr):], kp, nr)
-				}
-			}
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
 				dst := c[ic*ldc+jc:]
@@ -273,11 +261,6 @@ func gemmBF16Serial(v *Variant, m, n int, a bf16A, b *PackedBF16, c []float32, l
 					packABF16(bufs.aw, a.vals, lda, ic, mb, pc, kb)
 					forTiles(mb, nb, dst, ldc, &bufs.tile, func(ir, jr int, dst *float32, ldd int) {
 						v.bf16(kp, &bufs.aw[ir*kp], &b.words[panel(jr)], dst, ldd)
-					})
-				default:
-					packAWidened(bufs.a, a.vals, lda, ic, mb, pc, kb)
-					forTiles(mb, nb, dst, ldc, &bufs.tile, func(ir, jr int, dst *float32, ldd int) {
-						v.kernel(2*kp, &bufs.a[ir*2*kp], &bufs.b[jr*2*kp], dst, ldd)
 					})
 				}
 			}
@@ -310,42 +293,22 @@ func packABF16(dst []uint32, a []float32, lda, ic, mb, pc, kb int) {
 	}
 }
 
-// packAWidened is packABF16 for the float32 kernels: panel q holds, for each pair p, the mr
-// values of column pc+2p+1 and then the mr of column pc+2p.
-func packAWidened(dst []float32, a []float32, lda, ic, mb, pc, kb int) {
-	kp := (kb + 1) / 2
-	for q := 0; q*mr < mb; q++ {
-		panel := dst[q*mr*2*kp : (q+1)*mr*2*kp]
-		rows := min(mr, mb-q*mr)
-		for i := range rows {
-			src := a[(ic+q*mr+i)*lda+pc : (ic+q*mr+i)*lda+pc+kb]
-			for kk, v := range src {
-				panel[(kk^1)*mr+i] = v
-			}
-			if kb%2 == 1 {
-				panel[(kb-1)*mr+i] = 0 // the missing odd element of the last pair
-			}
+// gemmKernelBF16WidenGeneric is the widening micro-kernel in Go: each pair's odd product and
+// then its even one added to a float32 sum. A product of two bfloat16 values is exact in
+// float32 short of underflow, so a multiply and an add round as one FMA does: the sums are
+// the assembly's.
+func gemmKernelBF16WidenGeneric(kp int, a *float32, lda int, b *uint32, c *float32, ldc int) {
+	pa := unsafeSlice(a, (mr-1)*lda+2*kp)
+	pb := unsafe.Slice(b, kp*nr)
+	addLanes(c, ldc, func(i, j int) (acc float32) {
+		row := pa[i*lda : i*lda+2*kp]
+		for p := range kp {
+			w := pb[p*nr+j]
+			acc += row[2*p+1] * math.Float32frombits(w&^0xffff)
+			acc += row[2*p] * math.Float32frombits(w<<16)
 		}
-		for i := rows; i < mr; i++ {
-			for kk := range 2 * kp {
-				panel[kk*mr+i] = 0
-			}
-		}
-	}
-}
-
-// widenPairs writes kp pairs of one packed panel (kp x width words) as 2kp float32 rows of
-// width: the odd (high) elements of pair p in row 2p, the even (low) ones in row 2p+1.
-func widenPairs(dst []float32, words []uint32, kp, width int) {
-	for p := range kp {
-		src := words[p*width : (p+1)*width]
-		hi := dst[2*p*width : (2*p+1)*width]
-		lo := dst[(2*p+1)*width : (2*p+2)*width]
-		for j, w := range src {
-			hi[j] = math.Float32frombits(w &^ 0xffff)
-			lo[j] = math.Float32frombits(w << 16)
-		}
-	}
+		return acc
+	})
 }
 
 // gemmKernelBF16Generic is the bf16 micro-kernel in Go, the reference for the others: each

@@ -14,10 +14,9 @@ type Variant struct {
 	Name      string
 	Supported bool // the CPU and OS can run it
 	kernel    kernelFunc
-	// bf16 is the bf16 GEMM's micro-kernel on packed words. bf16Widened is one that widens
-	// B's words to float32 in registers and reads A widened by packing, for CPUs whose bf16
-	// dot-product instruction is slower than their float32 FMAs. With neither, kernel runs
-	// on both operands widened to float32 (see gemmBF16Serial).
+	// The bf16 GEMM's micro-kernel, one of two: bf16 on packed words (VDPBF16PS, AMX), or
+	// bf16Widened, which widens B's words to float32 in registers and reads A's rounded
+	// values in place.
 	bf16        bf16KernelFunc
 	bf16Widened bf16WidenedFunc
 	// rowMajorA marks a bf16 kernel that reads A row-major, mr rows of kp words with kp a
@@ -28,7 +27,7 @@ type Variant struct {
 // variants lists the micro-kernels, best first; the generic one is last and always supported.
 var variants []*Variant
 
-var generic = &Variant{Name: "generic", Supported: true, kernel: gemmKernelGeneric}
+var generic = &Variant{Name: "generic", Supported: true, kernel: gemmKernelGeneric, bf16Widened: gemmKernelBF16WidenGeneric}
 
 // forced, when set, overrides dispatch (tests run every supported variant through it).
 var forced atomic.Pointer[Variant]
