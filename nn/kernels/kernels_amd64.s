@@ -1889,6 +1889,62 @@ widen2_store_3:
 	VZEROUPPER
 	RET
 
+// func roundBF16sAVX2(dst *float32, src *float32, n int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·roundBF16sAVX2(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVL         $0x00007fff, BX
+	MOVQ         BX, X8
+	VPBROADCASTD X8, Y8
+	MOVL         $0x00000001, BX
+	MOVQ         BX, X9
+	VPBROADCASTD X9, Y9
+	MOVL         $0xffff0000, BX
+	MOVQ         BX, X10
+	VPBROADCASTD X10, Y10
+	MOVL         $0x7fffffff, BX
+	MOVQ         BX, X11
+	VPBROADCASTD X11, Y11
+	MOVL         $0x7f800000, BX
+	MOVQ         BX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $0x00400000, BX
+	MOVQ         BX, X13
+	VPBROADCASTD X13, Y13
+	MOVL         $0x80000000, BX
+	MOVQ         BX, X14
+	VPBROADCASTD X14, Y14
+	VPXOR        Y15, Y15, Y15
+
+round2_loop:
+	TESTQ     DX, DX
+	JZ        round2_done
+	VMOVDQU   (CX), Y0
+	VPSRLD    $0x10, Y0, Y2
+	VPAND     Y9, Y2, Y2
+	VPADDD    Y8, Y0, Y1
+	VPADDD    Y2, Y1, Y1
+	VPAND     Y11, Y0, Y2
+	VPCMPGTD  Y12, Y2, Y3
+	VPOR      Y13, Y0, Y2
+	VPBLENDVB Y3, Y2, Y1, Y1
+	VPAND     Y10, Y1, Y1
+	VPAND     Y12, Y1, Y2
+	VPCMPEQD  Y15, Y2, Y3
+	VPAND     Y14, Y1, Y2
+	VPBLENDVB Y3, Y2, Y1, Y1
+	VMOVDQU   Y1, (AX)
+	ADDQ      $0x20, CX
+	ADDQ      $0x20, AX
+	SUBQ      $0x08, DX
+	JMP       round2_loop
+
+round2_done:
+	VZEROUPPER
+	RET
+
 // func gemmKernelBF16AVX512(kp int, a *uint32, b *uint32, c *float32, ldc int)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·gemmKernelBF16AVX512(SB), NOSPLIT, $0-40

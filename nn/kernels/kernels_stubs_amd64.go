@@ -59,6 +59,11 @@ func dotBF16AVX2(a *float32, b *uint16, n int) float32
 //go:noescape
 func gemmKernelBF16WidenAVX2(kp int, a *float32, lda int, b *uint32, c *float32, ldc int)
 
+// roundBF16sAVX2 sets dst[i] to src[i] rounded to bfloat16 (nearest even, NaN quieted, subnormals to zero) for i < n (a multiple of 8).
+//
+//go:noescape
+func roundBF16sAVX2(dst *float32, src *float32, n int)
+
 // gemmKernelBF16AVX512 adds the 12x32 product of pair-interleaved bf16 panels a (kp x 12 words) and b (kp x 32 words) into c.
 //
 //go:noescape

@@ -93,10 +93,15 @@ func dotBF16(a []float32, b []uint16) float32 {
 // roundBF16s sets dst[i] = BF16ToF32(roundBF16(src[i])); dst may be src.
 func roundBF16s(dst, src []float32) {
 	n := 0
-	if usesZMM(active()) && len(src) >= 16 {
+	switch v := active(); {
+	case usesZMM(v) && len(src) >= 16:
 		n = len(src) &^ 15
 		_ = dst[n-1]
 		roundBF16sAVX512(&dst[0], &src[0], n)
+	case v == avx2 && len(src) >= 8:
+		n = len(src) &^ 7
+		_ = dst[n-1]
+		roundBF16sAVX2(&dst[0], &src[0], n)
 	}
 	roundBF16sGeneric(dst[n:], src[n:])
 }

@@ -20,6 +20,7 @@ func avx2() {
 	dotF32AVX2()
 	dotBF16AVX2()
 	gemmKernelBF16WidenAVX2()
+	roundBF16sAVX2()
 }
 
 // gemmKernelAVX2 computes the shared 12x32 tile as four 6x16 sub-tiles, one after another:
@@ -364,6 +365,55 @@ func gemmKernelBF16WidenAVX2() {
 			}
 		}
 	}
+	VZEROUPPER()
+	RET()
+}
+
+// roundBF16sAVX2 is roundBF16sAVX512 (bf16.go) for AVX2: compares into lane masks and
+// byte blends instead of mask registers.
+func roundBF16sAVX2() {
+	TEXT("roundBF16sAVX2", NOSPLIT, "func(dst, src *float32, n int)")
+	Pragma("noescape")
+	Doc("roundBF16sAVX2 sets dst[i] to src[i] rounded to bfloat16 (nearest even, NaN quieted, subnormals to zero) for i < n (a multiple of 8).")
+	dst := Load(Param("dst"), reg.RAX)
+	src := Load(Param("src"), reg.RCX)
+	n := Load(Param("n"), reg.RDX)
+	konst := func(v uint32, y reg.VecPhysical) reg.VecPhysical {
+		MOVL(U32(v), reg.EBX)
+		MOVQ(reg.RBX, y.AsX())
+		VPBROADCASTD(y.AsX(), y)
+		return y
+	}
+	bias, one, high := konst(0x7fff, reg.Y8), konst(1, reg.Y9), konst(0xffff0000, reg.Y10)
+	abs, inf, quiet := konst(0x7fffffff, reg.Y11), konst(0x7f800000, reg.Y12), konst(0x00400000, reg.Y13)
+	sign := konst(0x80000000, reg.Y14)
+	zero := reg.Y15
+	VPXOR(zero, zero, zero)
+	u, r, t, m := reg.Y0, reg.Y1, reg.Y2, reg.Y3
+
+	Label("round2_loop")
+	TESTQ(n, n)
+	JZ(LabelRef("round2_done"))
+	VMOVDQU(Mem{Base: src}, u)
+	VPSRLD(Imm(16), u, t) // r = (u + 0x7fff + (u>>16)&1) & 0xffff0000
+	VPAND(one, t, t)
+	VPADDD(bias, u, r)
+	VPADDD(t, r, r)
+	VPAND(abs, u, t) // NaN: |u| > inf; r = u | quiet
+	VPCMPGTD(inf, t, m)
+	VPOR(quiet, u, t)
+	VPBLENDVB(m, t, r, r)
+	VPAND(high, r, r)
+	VPAND(inf, r, t) // a zero exponent: keep the sign only
+	VPCMPEQD(zero, t, m)
+	VPAND(sign, r, t)
+	VPBLENDVB(m, t, r, r)
+	VMOVDQU(r, Mem{Base: dst})
+	ADDQ(Imm(32), src)
+	ADDQ(Imm(32), dst)
+	SUBQ(Imm(8), n)
+	JMP(LabelRef("round2_loop"))
+	Label("round2_done")
 	VZEROUPPER()
 	RET()
 }
