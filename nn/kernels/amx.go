@@ -39,7 +39,7 @@ var amxConfig = func() (cfg [64]byte) {
 	return cfg
 }()
 
-// packABF16Rows packs A[ic:ic+mb, pc:pc+kb], already rounded ([roundActivations]), into
+// packABF16Rows packs A[ic:ic+mb, pc:pc+kb], already rounded ([bf16A]), into
 // panels of mr rows for the AMX kernels: panel q holds row i's kpad words
 // bf16(A[i, pc+2p]) | bf16(A[i, pc+2p+1])<<16 at q·mr·kpad + i·kpad + p, zero past kb and
 // past mb.
