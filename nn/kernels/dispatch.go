@@ -22,6 +22,9 @@ type Variant struct {
 	// rowMajorA marks a bf16 kernel that reads A row-major, mr rows of kp words with kp a
 	// multiple of amxPairs (the AMX tile kernels, amx.go), instead of packABF16's panels.
 	rowMajorA bool
+	// bf16Only marks a variant that is another one plus a bf16 kernel: float32 work never
+	// picks it by name (it would run the other's kernels anyway).
+	bf16Only bool
 }
 
 // variants lists the micro-kernels, best first; the generic one is last and always supported.
@@ -45,7 +48,7 @@ func Use(v *Variant) (restore func()) {
 	return func() { forced.Store(prev) }
 }
 
-// Active names the micro-kernel in use.
+// Active names the micro-kernel float32 work uses.
 func Active() string { return active().Name }
 
 func active() *Variant {
@@ -53,7 +56,7 @@ func active() *Variant {
 		return v
 	}
 	for _, v := range variants {
-		if v.Supported {
+		if v.Supported && !v.bf16Only {
 			return v
 		}
 	}
