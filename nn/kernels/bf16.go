@@ -63,10 +63,10 @@ func (p *PackedBF16) pack(b Mat, transB bool, split func(n int, fn func(lo, hi i
 	// Workers take groups of stored rows that fill whole words: a panel's 32 columns
 	// (rows of a transposed B) or a pair (rows of a plain one). Rows are rounded in bulk
 	// ([roundBF16s]), so a word is the high halves of two rounded values.
-	word := func(lo, hi float32) uint32 { return math.Float32bits(lo)>>16 | math.Float32bits(hi) }
 	if k == 0 {
 		return
 	}
+	word := func(lo, hi float32) uint32 { return math.Float32bits(lo)>>16 | math.Float32bits(hi) }
 	if transB {
 		split((b.Rows+nr-1)/nr, func(lo, hi int) {
 			row := make([]float32, b.Cols+1) // one zero past an odd k
@@ -262,6 +262,8 @@ func gemmBF16Serial(v *Variant, m, n int, a bf16A, b *PackedBF16, c []float32, l
 					forTiles(mb, nb, dst, ldc, &bufs.tile, func(ir, jr int, dst *float32, ldd int) {
 						v.bf16(kp, &bufs.aw[ir*kp], &b.words[panel(jr)], dst, ldd)
 					})
+				default:
+					panic("kernels: variant without a bf16 kernel")
 				}
 			}
 		}
