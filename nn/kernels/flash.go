@@ -109,7 +109,9 @@ func flashBlock(a *Attention[float32], v *Variant, b *flashBufs, h, i0, rows int
 			clear(row[:lo])
 			clear(b.s[r*flashKeys+lim : r*flashKeys+roundUp(span, 2)]) // and an odd span's pad
 		}
-		p := bf16A{k: span, lda: flashKeys, vals: b.s} // rounded in place, a whole tile of rows
+		// P, rounded in place. b.s holds flashRows rows, so a kernel may read whole
+		// micro-tiles; rows past rows hold stale values, and their products are discarded.
+		p := bf16A{k: span, lda: flashKeys, vals: b.s}
 		gemmBF16Serial(v, rows, hd, p, b.v.rows(j0), out, a.OutStride, true)
 	}
 	for r := range rows {
