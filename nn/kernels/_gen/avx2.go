@@ -79,25 +79,39 @@ func gemmKernelAVX2() {
 		DECQ(n)
 		JMP(LabelRef(tail))
 		Label(store)
-		// cp = c + rowHalf*6 rows + colHalf*16 columns.
 		MOVQ(c, cp)
-		for range rowHalf * 6 {
-			ADDQ(ldc, cp)
-		}
-		for i := range 6 {
-			m0 := Mem{Base: cp, Disp: colHalf * 64}
-			m1 := Mem{Base: cp, Disp: colHalf*64 + 32}
-			VADDPS(m0, acc[2*i], acc[2*i])
-			VADDPS(m1, acc[2*i+1], acc[2*i+1])
-			VMOVUPS(acc[2*i], m0)
-			VMOVUPS(acc[2*i+1], m1)
-			if i < 5 {
-				ADDQ(ldc, cp)
-			}
-		}
+		addSubTile(acc, cp, ldc, rowHalf, colHalf)
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// addSubTile adds the 12 ymm accumulators of 6x16 sub-tile (rowHalf, colHalf) of a 12x32
+// tile (row i in acc[2i] and acc[2i+1]) to the tile at c (row stride ldc in bytes) and
+// stores them; c is advanced to the sub-tile's last row.
+func addSubTile(acc []reg.VecPhysical, c, ldc reg.Register, rowHalf, colHalf int) {
+	for range rowHalf * 6 {
+		ADDQ(ldc, c)
+	}
+	for i := range 6 {
+		m0 := Mem{Base: c, Disp: colHalf * 64}
+		m1 := Mem{Base: c, Disp: colHalf*64 + 32}
+		VADDPS(m0, acc[2*i], acc[2*i])
+		VADDPS(m1, acc[2*i+1], acc[2*i+1])
+		VMOVUPS(acc[2*i], m0)
+		VMOVUPS(acc[2*i+1], m1)
+		if i < 5 {
+			ADDQ(ldc, c)
+		}
+	}
+}
+
+// broadcastY loads v into every 32-bit lane of y through the general register gp.
+func broadcastY(v uint32, gp reg.GPPhysical, y reg.VecPhysical) reg.VecPhysical {
+	MOVL(U32(v), gp.As32())
+	MOVQ(gp, y.AsX())
+	VPBROADCASTD(y.AsX(), y)
+	return y
 }
 
 // expC8 holds each exponential constant eight times, so the AVX2 loops read them as
@@ -296,10 +310,7 @@ func gemmKernelBF16WidenAVX2() {
 	n, bp, a0, a1 := reg.RDI, reg.R8, reg.R9, reg.R10
 	acc := []reg.VecPhysical{reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y4, reg.Y5, reg.Y6, reg.Y7, reg.Y8, reg.Y9, reg.Y10, reg.Y11}
 	b0, b1, t := reg.Y12, reg.Y13, reg.Y14
-	high := reg.Y15 // 0xffff0000 in every lane
-	MOVL(U32(0xffff0000), reg.R11L)
-	MOVQ(reg.R11, reg.X15)
-	VPBROADCASTD(reg.X15, high)
+	high := broadcastY(0xffff0000, reg.R11, reg.Y15)
 	row := func(i, disp int) Mem { // row i (< 6) of the sub-tile's rows
 		m := Mem{Base: []reg.Register{a0, a1}[i/3], Disp: disp}
 		if i%3 > 0 {
@@ -350,20 +361,7 @@ func gemmKernelBF16WidenAVX2() {
 		Load(Param("c"), c)
 		Load(Param("ldc"), ldc)
 		SHLQ(Imm(2), ldc)
-		for range rowHalf * 6 {
-			ADDQ(ldc, c)
-		}
-		for i := range 6 {
-			m0 := Mem{Base: c, Disp: colHalf * 64}
-			m1 := Mem{Base: c, Disp: colHalf*64 + 32}
-			VADDPS(m0, acc[2*i], acc[2*i])
-			VADDPS(m1, acc[2*i+1], acc[2*i+1])
-			VMOVUPS(acc[2*i], m0)
-			VMOVUPS(acc[2*i+1], m1)
-			if i < 5 {
-				ADDQ(ldc, c)
-			}
-		}
+		addSubTile(acc, c, ldc, rowHalf, colHalf)
 	}
 	VZEROUPPER()
 	RET()
@@ -378,12 +376,7 @@ func roundBF16sAVX2() {
 	dst := Load(Param("dst"), reg.RAX)
 	src := Load(Param("src"), reg.RCX)
 	n := Load(Param("n"), reg.RDX)
-	konst := func(v uint32, y reg.VecPhysical) reg.VecPhysical {
-		MOVL(U32(v), reg.EBX)
-		MOVQ(reg.RBX, y.AsX())
-		VPBROADCASTD(y.AsX(), y)
-		return y
-	}
+	konst := func(v uint32, y reg.VecPhysical) reg.VecPhysical { return broadcastY(v, reg.RBX, y) }
 	bias, one, high := konst(0x7fff, reg.Y8), konst(1, reg.Y9), konst(0xffff0000, reg.Y10)
 	abs, inf, quiet := konst(0x7fffffff, reg.Y11), konst(0x7f800000, reg.Y12), konst(0x00400000, reg.Y13)
 	sign := konst(0x80000000, reg.Y14)

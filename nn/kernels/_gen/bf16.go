@@ -44,16 +44,7 @@ func gemmKernelBF16() {
 	DECQ(kp)
 	JMP(LabelRef("bf16_loop"))
 	Label("bf16_store")
-	SHLQ(Imm(2), ldc)
-	for i := range mr {
-		VADDPS(Mem{Base: c}, zmm(2*i), zmm(2*i))
-		VADDPS(Mem{Base: c, Disp: 64}, zmm(2*i+1), zmm(2*i+1))
-		VMOVUPS(zmm(2*i), Mem{Base: c})
-		VMOVUPS(zmm(2*i+1), Mem{Base: c, Disp: 64})
-		if i < mr-1 {
-			ADDQ(ldc, c)
-		}
-	}
+	addTile(zmms[:2*mr], c, ldc)
 	VZEROUPPER()
 	RET()
 }
@@ -94,8 +85,7 @@ func encodeVDPBF16PS(dst, src1, src2 int) []byte {
 // on one core). B stays packed as pair-interleaved words and is widened in
 // registers: the odd (high) element of a word is the word with its low half cleared, the
 // even (low) one the word shifted left 16. A is read in place, row-major, already rounded to
-// bfloat16 values: each element is broadcast from memory into the FMA, so A needs no
-// packing. Each accumulator adds the odd product and then the even one, each FMA rounded
+// bfloat16 values: each element is broadcast from memory, so A needs no packing. Each accumulator adds the odd product and then the even one, each FMA rounded
 // once: the order and rounding of a VDPBF16PS lane (only its flush of subnormal partial sums
 // is missing).
 func gemmKernelBF16Widen() {
@@ -134,10 +124,7 @@ func gemmKernelBF16Widen() {
 		acc[i] = ZMM()
 		VXORPS(acc[i], acc[i], acc[i])
 	}
-	high := ZMM() // 0xffff0000 in every lane
-	mask := GP32()
-	MOVL(U32(0xffff0000), mask)
-	VPBROADCASTD(mask, high)
+	high := broadcastZ(0xffff0000)
 	hi0, hi1, lo0, lo1 := ZMM(), ZMM(), ZMM(), ZMM()
 
 	Label("widen_loop")
@@ -168,18 +155,17 @@ func gemmKernelBF16Widen() {
 	JMP(LabelRef("widen_loop"))
 
 	Label("widen_store")
-	SHLQ(Imm(2), ldc)
-	for i := range mr {
-		VADDPS(Mem{Base: c}, acc[2*i], acc[2*i])
-		VADDPS(Mem{Base: c, Disp: 64}, acc[2*i+1], acc[2*i+1])
-		VMOVUPS(acc[2*i], Mem{Base: c})
-		VMOVUPS(acc[2*i+1], Mem{Base: c, Disp: 64})
-		if i < mr-1 {
-			ADDQ(ldc, c)
-		}
-	}
+	addTile(acc, c, ldc)
 	VZEROUPPER()
 	RET()
+}
+
+// broadcastZ returns a zmm register holding v in every 32-bit lane.
+func broadcastZ(v uint32) reg.VecVirtual {
+	r, z := GP32(), ZMM()
+	MOVL(U32(v), r)
+	VPBROADCASTD(r, z)
+	return z
 }
 
 // roundBF16s: dst[i] = src[i] rounded to the nearest bfloat16, ties to even, held as float32,
@@ -192,15 +178,9 @@ func roundBF16s() {
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
 	n := Load(Param("n"), GP64())
-	konst := func(v uint32) reg.VecVirtual {
-		r, z := GP32(), ZMM()
-		MOVL(U32(v), r)
-		VPBROADCASTD(r, z)
-		return z
-	}
-	bias, one, high := konst(0x7fff), konst(1), konst(0xffff0000)
-	abs, inf, quiet := konst(0x7fffffff), konst(0x7f800000), konst(0x00400000)
-	sign := konst(0x80000000)
+	bias, one, high := broadcastZ(0x7fff), broadcastZ(1), broadcastZ(0xffff0000)
+	abs, inf, quiet := broadcastZ(0x7fffffff), broadcastZ(0x7f800000), broadcastZ(0x00400000)
+	sign := broadcastZ(0x80000000)
 	u, r, t := ZMM(), ZMM(), ZMM()
 	isNaN, tiny := K(), K()
 

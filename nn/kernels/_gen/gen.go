@@ -87,8 +87,17 @@ func gemmKernel() {
 	JMP(LabelRef("tail"))
 
 	Label("store")
+	addTile(acc, c, ldc)
+	VZEROUPPER()
+	RET()
+	_ = fmt.Sprint
+}
+
+// addTile adds the zmm accumulators of a 12x32 tile (row i in acc[2i] and acc[2i+1]) to the
+// tile at c, whose row stride ldc is in elements (scaled to bytes here), and stores them.
+func addTile[V reg.Register](acc []V, c, ldc reg.Register) {
 	SHLQ(Imm(2), ldc)
-	for i := 0; i < mr; i++ {
+	for i := range mr {
 		VADDPS(Mem{Base: c}, acc[2*i], acc[2*i])
 		VADDPS(Mem{Base: c, Disp: 64}, acc[2*i+1], acc[2*i+1])
 		VMOVUPS(acc[2*i], Mem{Base: c})
@@ -97,9 +106,6 @@ func gemmKernel() {
 			ADDQ(ldc, c)
 		}
 	}
-	VZEROUPPER()
-	RET()
-	_ = fmt.Sprint
 }
 
 // Exponential constants (Cephes expf): clamp bounds, log2(e), ln2 split in two, polynomial.
