@@ -5,7 +5,9 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"strings"
 	"testing"
+	"time"
 )
 
 // nearestBF16 rounds f to bfloat16 the slow way: of the two bfloat16 values around f, the
@@ -304,17 +306,28 @@ func TestRowRangeBF16(t *testing.T) {
 	}
 }
 
-// TestBF16Fastest checks the timed choice is a supported variant with a bf16 micro-kernel
-// wherever one exists.
-func TestBF16Fastest(t *testing.T) {
-	v := bf16Fastest()
-	if !v.Supported {
-		t.Fatalf("bf16Fastest chose %s, which this CPU does not support", v.Name)
+// TestFastest checks the timed choice on scripted timings: the smallest single timing wins
+// (a candidate slowed in one round by a neighbour is not penalized), and the rounds
+// interleave the candidates.
+func TestFastest(t *testing.T) {
+	a, b, c := &Variant{Name: "a"}, &Variant{Name: "b"}, &Variant{Name: "c"}
+	times := map[*Variant][]time.Duration{
+		a: {9, 9, 9, 9, 9},
+		b: {50, 3, 50, 50, 50}, // one quiet round
+		c: {4, 4, 4, 4, 4},
 	}
-	for _, c := range Variants() {
-		if c.Supported && (c.bf16 != nil || c.bf16Widened != nil) && v.bf16 == nil && v.bf16Widened == nil {
-			t.Fatalf("bf16Fastest chose %s, which has no bf16 kernel, over %s", v.Name, c.Name)
-		}
+	var order []string
+	got := fastest([]*Variant{a, b, c}, func(v *Variant) time.Duration {
+		order = append(order, v.Name)
+		d := times[v][0]
+		times[v] = times[v][1:]
+		return d
+	})
+	if got != b {
+		t.Errorf("fastest chose %s, want b (3 < 4 < 9)", got.Name)
 	}
-	t.Logf("bf16 GEMM kernel here: %s", v.Name)
+	if want := strings.Repeat("abc", 5); strings.Join(order, "") != want {
+		t.Errorf("measured in the order %v, want five rounds of a, b, c", order)
+	}
+	t.Logf("the bf16 GEMM's kernel here: %s", bf16Fastest().Name)
 }

@@ -74,45 +74,54 @@ func activeBF16() *Variant {
 	return bf16Fastest()
 }
 
-// bf16Fastest is, of the supported variants with a bf16 micro-kernel, the fastest on this
-// machine, timed once on an L1-resident tile (active() where none has one). Feature flags
+// bf16Fastest is the supported variant whose bf16 micro-kernel is the fastest on this
+// machine, timed once on an L1-resident tile (generic where no assembly runs). Feature flags
 // cannot rank them: on an Emerald Rapids Xeon VDPBF16PS does half the work of two float32
 // FMAs per cycle, so widening the words in registers wins there, and no flag says on which
-// CPUs that holds. The VDPBF16PS and widening kernels give the same sums; the
-// AMX kernel adds the same products in its own order (bf16.go).
+// CPUs that holds. The VDPBF16PS and widening kernels give the same sums; the AMX kernel
+// adds the same products in its own order (bf16.go).
 var bf16Fastest = sync.OnceValue(func() *Variant {
 	var cands []*Variant
 	for _, v := range variants {
-		if v.Supported && (v.bf16 != nil || v.bf16Widened != nil) {
+		if v.Supported {
 			cands = append(cands, v)
 		}
 	}
 	if len(cands) == 0 {
-		return active()
+		return generic
 	}
+	return fastest(cands, timeBF16Kernel)
+})
+
+// fastest returns the candidate with the smallest of its timings over five rounds, each
+// round timing every candidate in turn, so that a busy neighbour slows one round, not one
+// candidate.
+func fastest(cands []*Variant, measure func(*Variant) time.Duration) *Variant {
+	best := make([]time.Duration, len(cands))
+	for round := range 5 {
+		for i, v := range cands {
+			if d := measure(v); round == 0 || d < best[i] {
+				best[i] = d
+			}
+		}
+	}
+	return cands[slices.Index(best, slices.Min(best))]
+}
+
+// timeBF16Kernel times 32 calls of v's bf16 micro-kernel on one L1-resident tile.
+func timeBF16Kernel(v *Variant) time.Duration {
 	const kp = 8 * amxPairs // a multiple of amxPairs, as the AMX kernel needs
 	words, wide, c := make([]uint32, kp*nr), make([]float32, 2*kp*mr), make([]float32, mr*nr)
-	run := func(v *Variant) {
+	start := time.Now()
+	for range 32 {
 		if v.bf16Widened != nil {
 			v.bf16Widened(kp, &wide[0], 2*kp, &words[0], &c[0], nr)
 		} else {
 			v.bf16(kp, &words[0], &words[0], &c[0], nr)
 		}
 	}
-	best := make([]time.Duration, len(cands))
-	for round := range 5 { // interleaved rounds, the best of each, against a busy neighbour
-		for i, v := range cands {
-			start := time.Now()
-			for range 32 {
-				run(v)
-			}
-			if d := time.Since(start); round == 0 || d < best[i] {
-				best[i] = d
-			}
-		}
-	}
-	return cands[slices.Index(best, slices.Min(best))]
-})
+	return time.Since(start)
+}
 
 var maxWorkers atomic.Int32
 
