@@ -47,11 +47,8 @@ func BenchEval(ctx context.Context, preset, dtype, precision string, seqLen, run
 	for i := range ids {
 		ids[i] = int32(r.IntN(cfg.VocabSize))
 	}
-	kernel := kernels.Active()
-	if m.Precision() == PrecisionBF16 {
-		kernel = kernels.ActiveBF16()
-	}
-	res := &BenchEvalResult{Preset: preset, DType: dtype, Precision: m.Precision().String(), SeqLen: seqLen, Kernel: kernel, Workers: kernels.Workers()}
+	res := &BenchEvalResult{Preset: preset, DType: dtype, Precision: m.Precision().String(), SeqLen: seqLen,
+		Kernel: kernels.Active(m.Precision() == PrecisionBF16), Workers: kernels.Workers()}
 	for i := range runs + 1 {
 		start := time.Now()
 		if _, err := m.Loss(ctx, [][]int32{ids}); err != nil {

@@ -47,10 +47,7 @@ func (c *benchGemmCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	precision, kernel := "fp32", kernels.Active()
-	if bf16 {
-		precision, kernel = "bf16", kernels.ActiveBF16()
-	}
-	return printJSON(e, map[string]any{"m": c.M, "n": c.N, "k": c.K, "dtype": c.DType, "precision": precision, "kernel": kernel,
+	precision := map[bool]string{false: "fp32", true: "bf16"}[bf16]
+	return printJSON(e, map[string]any{"m": c.M, "n": c.N, "k": c.K, "dtype": c.DType, "precision": precision, "kernel": kernels.Active(bf16),
 		"workers": kernels.Workers(), "gflops": runs, "median_gflops": med})
 }

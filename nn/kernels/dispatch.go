@@ -48,8 +48,13 @@ func Use(v *Variant) (restore func()) {
 	return func() { forced.Store(prev) }
 }
 
-// Active names the micro-kernel float32 work uses.
-func Active() string { return active().Name }
+// Active names the micro-kernel the float32 GEMMs use, or with bf16 the bf16 GEMM's.
+func Active(bf16 bool) string {
+	if bf16 {
+		return activeBF16().Name
+	}
+	return active().Name
+}
 
 func active() *Variant {
 	if v := forced.Load(); v != nil {
@@ -62,9 +67,6 @@ func active() *Variant {
 	}
 	return generic
 }
-
-// ActiveBF16 names the micro-kernel the bf16 GEMM uses.
-func ActiveBF16() string { return activeBF16().Name }
 
 // activeBF16 is the variant the bf16 GEMM runs: the forced one, else [bf16Fastest].
 func activeBF16() *Variant {
