@@ -18,9 +18,11 @@ import (
 // the even (low) and the odd (high) products are summed separately, each a float32 fused
 // multiply-add with inputs and results below 2^-126 read and written as zero, nearest even;
 // the two sums are then added and the result added to the tile; the tile, which started at
-// zero for the kc block, is added to C. gemmKernelBF16AMXGeneric is that order in Go. This
-// kernel has not run on hardware here; its tests compare it with the Go order where the CPU
-// has AMX-BF16 and the OS grants the tile state, and are skipped elsewhere.
+// zero for the kc block, is added to C. gemmKernelBF16AMXGeneric is that order in Go, and
+// tests check the packing and the GEMM with it on every CPU. This kernel has not run on
+// hardware here: where the CPU has AMX-BF16 and the OS grants the tile state, tests check it
+// against the float32 bound and only log whether it agrees with the Go order bit for bit,
+// until that is seen on hardware.
 
 // amxPairs is the inner-dimension pairs of one TDPBF16PS: a 64-byte tile row of words.
 const amxPairs = 16

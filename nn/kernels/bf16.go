@@ -9,7 +9,7 @@ import (
 // The bf16 GEMM: C (+)= bf16(A)·op(W) where W was rounded to bfloat16 and packed once
 // ([PackBF16]), every product exact in float32 and summed in float32, as VDPBF16PS does.
 //
-// Numerics, the same on every CPU: each activation is rounded to the nearest bfloat16, ties
+// Numerics, the same on every CPU but where the AMX kernel runs: each activation is rounded to the nearest bfloat16, ties
 // to even, and weights likewise when packed; bfloat16 values below 2^-126 (subnormals) read
 // as zero, as VDPBF16PS's inputs do. Within one kc block of the inner dimension each output
 // starts a float32 sum at zero and adds, pair after pair, first the product of the pair's
@@ -19,7 +19,8 @@ import (
 // values read in place, one float32 FMA per product) do not, so they agree with it bit for
 // bit unless a partial sum falls below 2^-126. The AMX kernel (amx.go) is the
 // exception: it adds the same products in TDPBF16PS's order, within the same float32 bound.
-// Which kernel runs is timed once per process ([bf16Fastest]): the sums do not depend on it.
+// Which kernel runs is timed once per process ([bf16Fastest]): the sums depend on that only
+// where AMX runs and wins.
 
 // PackedBF16 is a weight rounded to bfloat16 and packed for the bf16 GEMM: op(W) (k x n) in
 // panels of nr columns; panel q holds, for each pair p of the inner dimension, the nr words

@@ -12,7 +12,7 @@ import (
 //
 // Numerics: Q, K and V are rounded to bfloat16 as the bf16 GEMM rounds activations (nearest
 // even, subnormals to zero); S = bf16(Q)·bf16(K)ᵀ is the bf16 GEMM (exact products, float32
-// sums in VDPBF16PS's order), then scaled in float32. Softmax is float32: for each tile,
+// sums in the bf16 GEMM's order, bf16.go), then scaled in float32. Softmax is float32: for each tile,
 // m' = max(m, max S), l' = l·exp(m−m') + Σ exp(S−m') (the tile's sum as [ExpSum] takes it),
 // O' = O·exp(m−m') + bf16(P)·bf16(V) where P = exp(S−m') in float32 is rounded to bfloat16
 // only as the operand of the second bf16 GEMM (l sums the unrounded values, as GPU flash
@@ -43,9 +43,10 @@ func attentionBF16(a *Attention[float32]) {
 		b := flashPool.Get().(*flashBufs)
 		defer flashPool.Put(b)
 		for h := lo; h < hi; h++ {
-			kvh := h / rep
-			b.k.pack(F32Mat(a.K[kvh*hd:], a.T, hd, a.KVStride), true, serialFor)
-			b.v.pack(F32Mat(a.V[kvh*hd:], a.T, hd, a.KVStride), false, serialFor)
+			if kvh := h / rep; h == lo || kvh != (h-1)/rep { // heads sharing K and V pack them once
+				b.k.pack(F32Mat(a.K[kvh*hd:], a.T, hd, a.KVStride), true, serialFor)
+				b.v.pack(F32Mat(a.V[kvh*hd:], a.T, hd, a.KVStride), false, serialFor)
+			}
 			for i0 := 0; i0 < a.N; i0 += flashRows {
 				flashBlock(a, v, b, h, i0, min(flashRows, a.N-i0))
 			}
