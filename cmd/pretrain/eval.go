@@ -70,11 +70,11 @@ func (c *evalCmd) Run(ctx context.Context, e *env) error {
 	case err != nil:
 		return err
 	}
-	out := jsonLosses(rep)
+	var verdict map[string]any
 	if c.Check {
-		out["validator"] = validatorVerdict(comp, rejected, rep)
+		verdict = validatorVerdict(comp, rejected, rep)
 	}
-	return printJSON(e, out)
+	return printJSON(e, jsonLosses(rep, verdict))
 }
 
 // validatorVerdict is what a validator of comp would record for this model on these batches:
@@ -145,16 +145,18 @@ func modelTokenizer(name, dir, fallback string) string {
 	return fallback
 }
 
-// jsonLosses is the report as a JSON object, +Inf (not a JSON number) as the string "+Inf".
-func jsonLosses(r *nn.EvalReport) map[string]any {
+// jsonLosses is the report as JSON, +Inf (not a JSON number) as the string "+Inf", with the
+// validator's verdict when there is one.
+func jsonLosses(r *nn.EvalReport, verdict map[string]any) any {
+	type alias nn.EvalReport
 	losses := make([]any, len(r.Losses))
 	for i, l := range r.Losses {
 		losses[i] = finiteOr(l)
 	}
-	out := map[string]any{"losses": losses, "mean_loss": finiteOr(r.MeanLoss), "batches": r.Batches,
-		"tokens": r.Tokens, "seconds": r.Seconds, "tokens_per_second": r.TokensPerSecond, "precision": r.Precision}
-	if r.Reasonable != nil {
-		out["reasonable"], out["reason"] = *r.Reasonable, r.Reason
-	}
-	return out
+	return struct {
+		*alias
+		Losses    []any          `json:"losses"`
+		MeanLoss  any            `json:"mean_loss"`
+		Validator map[string]any `json:"validator,omitempty"`
+	}{(*alias)(r), losses, finiteOr(r.MeanLoss), verdict}
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pretrain/pretrain/eval"
+	"github.com/pretrain/pretrain/hub"
 	"github.com/pretrain/pretrain/internal/httpserve"
 	"github.com/pretrain/pretrain/validator"
 )
@@ -89,7 +90,8 @@ func (c *validatorFlags) build(ctx context.Context, e *env, reg prometheus.Regis
 		}
 		deps.Signer = hot
 	}
-	if deps.Hub, err = c.client(e); err != nil {
+	// No progress bars: a validator downloads all day, and its stderr is a log.
+	if deps.Hub, err = hub.New(hub.Config{Endpoint: c.HubEndpoint, Token: c.Token, Logger: e.log}); err != nil {
 		return fail(err)
 	}
 	if deps.Data, err = c.sources(e, filepath.Join(c.ModelDir, "data-cache"), scheduleSpecs(sched)...); err != nil {
