@@ -41,12 +41,11 @@ func InitModel(dir string, c InitConfig) (int64, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if c.Arch == "" {
-		c.Arch = family(cfg)
-	}
-	if fam := family(cfg); fam != c.Arch {
+	fam := family(cfg)
+	if c.Arch != "" && c.Arch != fam {
 		return fail(fmt.Errorf("preset %s is a %s model, not %s", c.Preset, fam, c.Arch))
 	}
+	c.Arch = fam
 	if _, err := os.Lstat(dir); err == nil {
 		return fail(errors.New("already exists"))
 	}

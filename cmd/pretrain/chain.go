@@ -144,7 +144,7 @@ func (c *chainStakeCmd) Run(ctx context.Context, e *env) error {
 type chainMetagraphCmd struct {
 	backendFlags `embed:""`
 	NetUID       uint16 `name:"netuid" default:"9" help:"Subnet."`
-	JSON         bool   `name:"json" help:"Print JSON instead of text."`
+	jsonFlag     `embed:""`
 }
 
 func (c *chainMetagraphCmd) Run(ctx context.Context, e *env) error {
@@ -177,7 +177,7 @@ func (c *chainMetagraphCmd) Run(ctx context.Context, e *env) error {
 type chainHyperparamsCmd struct {
 	backendFlags `embed:""`
 	NetUID       uint16 `name:"netuid" default:"9" help:"Subnet."`
-	JSON         bool   `name:"json" help:"Print JSON instead of text."`
+	jsonFlag     `embed:""`
 }
 
 func (c *chainHyperparamsCmd) Run(ctx context.Context, e *env) error {
@@ -213,7 +213,7 @@ type chainCommitsCmd struct {
 	walletFlags  `embed:""`
 	NetUID       uint16 `name:"netuid" default:"9" help:"Subnet."`
 	HotkeySS58   string `name:"hotkey-address" placeholder:"SS58" help:"Hotkey address. Default: the wallet's hotkey."`
-	JSON         bool   `name:"json" help:"Print JSON instead of text."`
+	jsonFlag     `embed:""`
 }
 
 func (c *chainCommitsCmd) Run(ctx context.Context, e *env) error {
@@ -258,7 +258,7 @@ func (c *chainCommitsCmd) Run(ctx context.Context, e *env) error {
 type chainBeaconCmd struct {
 	chainFlags `embed:""`
 	Round      uint64 `help:"Round whose signature to print (default: the latest published)."`
-	JSON       bool   `name:"json" help:"Print JSON instead of text."`
+	jsonFlag   `embed:""`
 }
 
 func (c *chainBeaconCmd) Run(ctx context.Context, e *env) error {
@@ -305,7 +305,7 @@ type chainCommitmentCmd struct {
 	NetUID       uint16 `name:"netuid" default:"9" help:"Subnet."`
 	HotkeySS58   string `name:"hotkey-address" placeholder:"SS58" help:"Hotkey address. Default: the wallet's hotkey."`
 	Set          string `help:"Commit this data (at most 128 bytes) with the wallet's hotkey."`
-	JSON         bool   `name:"json" help:"Print JSON instead of text."`
+	jsonFlag     `embed:""`
 }
 
 func (c *chainCommitmentCmd) Run(ctx context.Context, e *env) error {

@@ -112,7 +112,8 @@ func (c *dataBatchesCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	tok, err := tokenizer.Load(cmp.Or(c.Tokenizer, comp.Constraints.Tokenizer))
+	tokName := cmp.Or(c.Tokenizer, comp.Constraints.Tokenizer)
+	tok, err := tokenizer.Load(tokName)
 	if err != nil {
 		return err
 	}
@@ -121,7 +122,8 @@ func (c *dataBatchesCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	l, err := sources.Loader(spec, tok, seqLen, cmp.Or(c.Batch, task.BatchSize), task.NumPages)
+	batchSize := cmp.Or(c.Batch, task.BatchSize)
+	l, err := sources.Loader(spec, tok, seqLen, batchSize, task.NumPages)
 	if err != nil {
 		return err
 	}
@@ -133,17 +135,11 @@ func (c *dataBatchesCmd) Run(ctx context.Context, e *env) error {
 	if err := dataset.WriteBatchesFile(c.Out, batches); err != nil {
 		return err
 	}
-	written := 0
-	for _, b := range batches {
-		for _, row := range b {
-			written += len(row)
-		}
-	}
 	return printJSON(e, map[string]any{
 		"competition": comp.ID.String(), "dataset": spec.Dataset, "seed": seed.String(), "pages": res.PageNames,
-		"tokenizer": cmp.Or(c.Tokenizer, comp.Constraints.Tokenizer), "seq_len": seqLen,
+		"tokenizer": tokName, "seq_len": seqLen,
 		// The pages' tokens before the cut, and what the file holds: the first 50 batches
 		// of the shuffled rows, as validators keep them.
-		"page_tokens": len(res.Tokens), "batches": len(batches), "batch_tokens": written, "out": c.Out,
+		"page_tokens": len(res.Tokens), "batches": len(batches), "batch_tokens": len(batches) * batchSize * seqLen, "out": c.Out,
 	})
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -9,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pretrain/pretrain/hub"
 	"github.com/pretrain/pretrain/leaderboard"
 	"github.com/pretrain/pretrain/leaderboard/screenshot"
 )
@@ -35,7 +33,7 @@ func (c *leaderboardCmd) Run(ctx context.Context, e *env) error {
 	defer ch.Close()
 	srv, err := leaderboard.New(leaderboard.Config{
 		Chain: ch, NetUID: c.NetUID, Schedule: c.schedule(),
-		StepLogs: c.StepLog, Validators: c.Validator, Hub: cmp.Or(c.HubEndpoint, hub.DefaultEndpoint), Refresh: c.Refresh,
+		StepLogs: c.StepLog, Validators: c.Validator, Hub: c.HubEndpoint, Refresh: c.Refresh,
 		DownloadFlags: c.downloadFlags(), Logger: e.log,
 	})
 	if err != nil {

@@ -18,7 +18,7 @@ type minerPushCmd struct {
 	Competition string        `required:"" help:"Competition: an id or a name (LOCAL, B3_MODEL, B14_MODEL, ...)."`
 	RetryDelay  time.Duration `name:"retry-delay" default:"60s" help:"Pause between commit attempts and read-backs (commitments are rate limited)."`
 	KeepPrivate bool          `name:"keep-private" help:"Leave the repo private after committing (validators cannot download it)."`
-	JSON        bool          `name:"json" help:"Print JSON instead of text."`
+	jsonFlag    `embed:""`
 }
 
 func (c *minerPushCmd) Run(ctx context.Context, e *env) error {

@@ -56,7 +56,7 @@ func (c *walletNewCmd) Run(ctx context.Context, e *env) error {
 
 type walletShowCmd struct {
 	walletFlags `embed:""`
-	JSON        bool `name:"json" help:"Print JSON instead of text."`
+	jsonFlag    `embed:""`
 }
 
 func (c *walletShowCmd) Run(ctx context.Context, e *env) error {
