@@ -62,12 +62,10 @@ func (p *PackedBF16) pack(b Mat, transB bool, split func(n int, fn func(lo, hi i
 		clear(p.words)
 	}
 	// Workers take groups of stored rows that fill whole words: a panel's 32 columns
-	// (rows of a transposed B) or a pair (rows of a plain one). Rows are rounded in bulk
-	// ([roundBF16s]), so a word is the high halves of two rounded values.
+	// (rows of a transposed B) or a pair (rows of a plain one), rounded in bulk ([roundBF16s]).
 	if k == 0 {
 		return
 	}
-	word := func(lo, hi float32) uint32 { return math.Float32bits(lo)>>16 | math.Float32bits(hi) }
 	if transB {
 		split((b.Rows+nr-1)/nr, func(lo, hi int) {
 			row := make([]float32, b.Cols+1) // one zero past an odd k
@@ -76,7 +74,7 @@ func (p *PackedBF16) pack(b Mat, transB bool, split func(n int, fn func(lo, hi i
 				roundBF16s(row[:b.Cols], row[:b.Cols])
 				col := p.words[(j/nr*p.pairs)*nr+j%nr:]
 				for q := range (k + 1) / 2 {
-					col[q*nr] = word(row[2*q], row[2*q+1])
+					col[q*nr] = bf16Word(row[2*q], row[2*q+1])
 				}
 			}
 		})
@@ -95,7 +93,7 @@ func (p *PackedBF16) pack(b Mat, transB bool, split func(n int, fn func(lo, hi i
 			for j0 := 0; j0 < n; j0 += nr {
 				panel := p.words[(j0/nr*p.pairs+q)*nr:][:min(nr, n-j0)]
 				for j := range panel {
-					panel[j] = word(even[j0+j], odd[j0+j])
+					panel[j] = bf16Word(even[j0+j], odd[j0+j])
 				}
 			}
 		}
@@ -285,7 +283,7 @@ func packABF16(dst []uint32, a []float32, lda, ic, mb, pc, kb int) {
 				panel[p*mr+i] = bf16Word(src[2*p], src[2*p+1])
 			}
 			if kb%2 == 1 {
-				panel[(kp-1)*mr+i] = math.Float32bits(src[kb-1]) >> 16
+				panel[(kp-1)*mr+i] = bf16Word(src[kb-1], 0)
 			}
 		}
 		for i := rows; i < mr; i++ {

@@ -22,9 +22,6 @@ type Variant struct {
 	// rowMajorA marks a bf16 kernel that reads A row-major, mr rows of kp words with kp a
 	// multiple of amxPairs (the AMX tile kernels, amx.go), instead of packABF16's panels.
 	rowMajorA bool
-	// bf16Only marks a variant that is another one plus a bf16 kernel: float32 work never
-	// picks it by name (it would run the other's kernels anyway).
-	bf16Only bool
 }
 
 // variants lists the micro-kernels, best first; the generic one is last and always supported.
@@ -61,7 +58,9 @@ func active() *Variant {
 		return v
 	}
 	for _, v := range variants {
-		if v.Supported && !v.bf16Only {
+		// A variant with a word kernel (VDPBF16PS, AMX) is another one's float32 kernels
+		// plus that kernel: float32 work is named after the other.
+		if v.Supported && v.bf16 == nil {
 			return v
 		}
 	}
@@ -116,13 +115,19 @@ func timeBF16Kernel(v *Variant) time.Duration {
 	words, wide, c := make([]uint32, kp*nr), make([]float32, 2*kp*mr), make([]float32, mr*nr)
 	start := time.Now()
 	for range 32 {
-		if v.bf16Widened != nil {
-			v.bf16Widened(kp, &wide[0], 2*kp, &words[0], &c[0], nr)
-		} else {
-			v.bf16(kp, &words[0], &words[0], &c[0], nr)
-		}
+		v.bf16Tile(kp, wide, words, c)
 	}
 	return time.Since(start)
+}
+
+// bf16Tile runs v's bf16 micro-kernel once, on whichever operand it reads: wide (A's
+// rounded values, mr rows of 2kp) or words (A's pairs). kp must suit both layouts.
+func (v *Variant) bf16Tile(kp int, wide []float32, words []uint32, c []float32) {
+	if v.bf16Widened != nil {
+		v.bf16Widened(kp, &wide[0], 2*kp, &words[0], &c[0], nr)
+	} else {
+		v.bf16(kp, &words[0], &words[0], &c[0], nr)
+	}
 }
 
 var maxWorkers atomic.Int32

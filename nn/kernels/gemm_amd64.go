@@ -11,9 +11,9 @@ import "golang.org/x/sys/cpu"
 var (
 	// amx is avx512 with the AMX-BF16 bf16 kernel (amx.go) where amxErr is nil.
 	amx = &Variant{Name: "amx", Supported: cpu.X86.HasAVX512F && amxErr == nil,
-		kernel: gemmKernelAVX512, bf16: gemmKernelBF16AMX, rowMajorA: true, bf16Only: true}
+		kernel: gemmKernelAVX512, bf16: gemmKernelBF16AMX, rowMajorA: true}
 	avx512bf16 = &Variant{Name: "avx512bf16", Supported: cpu.X86.HasAVX512F && cpu.X86.HasAVX512BF16,
-		kernel: gemmKernelAVX512, bf16: gemmKernelBF16AVX512, bf16Only: true}
+		kernel: gemmKernelAVX512, bf16: gemmKernelBF16AVX512}
 	avx512 = &Variant{Name: "avx512", Supported: cpu.X86.HasAVX512F,
 		kernel: gemmKernelAVX512, bf16Widened: gemmKernelBF16WidenAVX512}
 	avx2 = &Variant{Name: "avx2", Supported: cpu.X86.HasAVX2 && cpu.X86.HasFMA,

@@ -298,16 +298,9 @@ func BenchmarkMicroKernel(b *testing.B) {
 			}
 			report(b)
 		})
-		if v.bf16 == nil && v.bf16Widened == nil {
-			continue
-		}
 		b.Run(v.Name+"/bf16", func(b *testing.B) {
 			for b.Loop() {
-				if v.bf16Widened != nil {
-					v.bf16Widened(kc/2, &a[0], kc, &words[0], &c[0], nr)
-				} else {
-					v.bf16(kc/2, &words[0], &words[0], &c[0], nr)
-				}
+				v.bf16Tile(kc/2, a, words, c)
 			}
 			report(b)
 		})
