@@ -311,13 +311,7 @@ func gemmKernelBF16WidenAVX2() {
 	acc := []reg.VecPhysical{reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y4, reg.Y5, reg.Y6, reg.Y7, reg.Y8, reg.Y9, reg.Y10, reg.Y11}
 	b0, b1, t := reg.Y12, reg.Y13, reg.Y14
 	high := broadcastY(0xffff0000, reg.R11, reg.Y15)
-	row := func(i, disp int) Mem { // row i (< 6) of the sub-tile's rows
-		m := Mem{Base: []reg.Register{a0, a1}[i/3], Disp: disp}
-		if i%3 > 0 {
-			m.Index, m.Scale = lda, uint8(i%3)
-		}
-		return m
-	}
+	row := func(i, disp int) Mem { return rowMem([]reg.Register{a0, a1}, lda, i, disp) } // i < 6: the sub-tile's rows
 	for sub := range 4 {
 		rowHalf, colHalf := sub/2, sub%2
 		for _, z := range acc {

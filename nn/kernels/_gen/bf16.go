@@ -111,13 +111,7 @@ func gemmKernelBF16Widen() {
 			ADDQ(lda, base[j])
 		}
 	}
-	row := func(i, disp int) Mem {
-		m := Mem{Base: base[i/3], Disp: disp}
-		if i%3 > 0 {
-			m.Index, m.Scale = lda, uint8(i%3)
-		}
-		return m
-	}
+	row := func(i, disp int) Mem { return rowMem(base[:], lda, i, disp) }
 
 	acc := make([]reg.VecVirtual, 2*mr)
 	for i := range acc {
@@ -158,6 +152,16 @@ func gemmKernelBF16Widen() {
 	addTile(acc, c, ldc)
 	VZEROUPPER()
 	RET()
+}
+
+// rowMem addresses row i of a row-major operand whose rows 3j, 3j+1 and 3j+2 are bases[j]
+// plus 0, 1 and 2 strides of lda bytes, at byte disp within the row.
+func rowMem[R reg.Register](bases []R, lda reg.Register, i, disp int) Mem {
+	m := Mem{Base: bases[i/3], Disp: disp}
+	if i%3 > 0 {
+		m.Index, m.Scale = lda, uint8(i%3)
+	}
+	return m
 }
 
 // broadcastZ returns a zmm register holding v in every 32-bit lane.
