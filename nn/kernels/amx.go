@@ -10,7 +10,7 @@ import (
 // zeroes two 12 x 16 float32 result tiles, runs TDPBF16PS over 16 pairs of the inner
 // dimension at a time (A: 12 rows of 16 pairs; B: 16 pairs of 16 columns, read in place
 // from the weight's packed panel, which is the VNNI layout AMX wants), stores the result
-// and releases the tiles. A is packed row-major for it (packABF16Rows) and padded with
+// and releases the tiles. A is packed row-major for it (packAWords) and padded with
 // zeros to a multiple of 16 pairs, as the packed weights are ([PackedBF16]).
 //
 // Numerics: the operands are those of every bf16 kernel, but the sums follow TDPBF16PS as
@@ -40,34 +40,6 @@ var amxConfig = func() (cfg [64]byte) {
 	}
 	return cfg
 }()
-
-// packABF16Rows packs A[ic:ic+mb, pc:pc+kb], already rounded ([bf16A]), into
-// panels of mr rows for the AMX kernels: panel q holds row i's kpad words
-// bf16(A[i, pc+2p]) | bf16(A[i, pc+2p+1])<<16 at q·mr·kpad + i·kpad + p, zero past kb and
-// past mb.
-func packABF16Rows(dst []uint32, a []float32, lda, ic, mb, pc, kb, kpad int) {
-	for q := 0; q*mr < mb; q++ {
-		panel := dst[q*mr*kpad : (q+1)*mr*kpad]
-		rows := min(mr, mb-q*mr)
-		for i := range mr {
-			row := panel[i*kpad : (i+1)*kpad]
-			if i >= rows {
-				clear(row)
-				continue
-			}
-			src := a[(ic+q*mr+i)*lda+pc : (ic+q*mr+i)*lda+pc+kb]
-			for p := range kb / 2 {
-				row[p] = bf16Word(src[2*p], src[2*p+1])
-			}
-			p := kb / 2
-			if kb%2 == 1 {
-				row[p] = bf16Word(src[kb-1], 0)
-				p++
-			}
-			clear(row[p:])
-		}
-	}
-}
 
 // bf16Word packs two values already rounded to bfloat16: lo in the low half.
 func bf16Word(lo, hi float32) uint32 {

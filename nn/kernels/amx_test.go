@@ -106,7 +106,9 @@ func TestGemmBF16AMX(t *testing.T) {
 	}
 }
 
-func TestPackABF16Rows(t *testing.T) {
+// TestPackAWords checks both word layouts against the bf16 bits of A: every word written,
+// pairs past kb and rows past mb zero.
+func TestPackAWords(t *testing.T) {
 	r := rand.New(rand.NewPCG(27, 28))
 	m, lda := 30, 41
 	a := randSlice(r, m*lda, 1)
@@ -114,23 +116,31 @@ func TestPackABF16Rows(t *testing.T) {
 		a[i] = BF16ToF32(roundBF16(a[i]))
 	}
 	ic, mb, pc, kb := 3, 25, 2, 35
-	kpad := roundUp((kb+1)/2, amxPairs)
-	dst := make([]uint32, roundUp(mb, mr)*kpad)
-	for i := range dst {
-		dst[i] = 0xdeadbeef // every word must be written
-	}
-	packABF16Rows(dst, a, lda, ic, mb, pc, kb, kpad)
 	elem := func(i, kk int) uint32 { // bf16 bits of A[ic+i, pc+kk], zero outside the block
 		if i >= mb || kk >= kb {
 			return 0
 		}
 		return uint32(nearestBF16(a[(ic+i)*lda+pc+kk]))
 	}
-	for i := range roundUp(mb, mr) {
-		for p := range kpad {
-			got := dst[(i/mr)*mr*kpad+(i%mr)*kpad+p]
-			if want := elem(i, 2*p) | elem(i, 2*p+1)<<16; got != want {
-				t.Fatalf("row %d pair %d = %#x, want %#x", i, p, got, want)
+	for _, rowMajor := range []bool{false, true} {
+		kpad := (kb + 1) / 2
+		if rowMajor {
+			kpad = roundUp(kpad, amxPairs)
+		}
+		dst := make([]uint32, roundUp(mb, mr)*kpad)
+		for i := range dst {
+			dst[i] = 0xdeadbeef // every word must be written
+		}
+		packAWords(dst, a, lda, ic, mb, pc, kb, kpad, rowMajor)
+		for i := range roundUp(mb, mr) {
+			for p := range kpad {
+				at := (i/mr)*mr*kpad + p*mr + i%mr
+				if rowMajor {
+					at = (i/mr)*mr*kpad + (i%mr)*kpad + p
+				}
+				if want := elem(i, 2*p) | elem(i, 2*p+1)<<16; dst[at] != want {
+					t.Fatalf("rowMajor %v: row %d pair %d = %#x, want %#x", rowMajor, i, p, dst[at], want)
+				}
 			}
 		}
 	}

@@ -252,12 +252,12 @@ func gemmBF16Serial(v *Variant, m, n int, a bf16A, b *PackedBF16, c []float32, l
 					})
 				case v.rowMajorA:
 					kpad := roundUp(kp, amxPairs)
-					packABF16Rows(bufs.aw, a.vals, lda, ic, mb, pc, kb, kpad)
+					packAWords(bufs.aw, a.vals, lda, ic, mb, pc, kb, kpad, true)
 					forTiles(mb, nb, dst, ldc, &bufs.tile, func(ir, jr int, dst *float32, ldd int) {
 						v.bf16(kpad, &bufs.aw[ir*kpad], &b.words[panel(jr)], dst, ldd)
 					})
 				case v.bf16 != nil:
-					packABF16(bufs.aw, a.vals, lda, ic, mb, pc, kb)
+					packAWords(bufs.aw, a.vals, lda, ic, mb, pc, kb, kp, false)
 					forTiles(mb, nb, dst, ldc, &bufs.tile, func(ir, jr int, dst *float32, ldd int) {
 						v.bf16(kp, &bufs.aw[ir*kp], &b.words[panel(jr)], dst, ldd)
 					})
@@ -269,26 +269,26 @@ func gemmBF16Serial(v *Variant, m, n int, a bf16A, b *PackedBF16, c []float32, l
 	}
 }
 
-// packABF16 packs A[ic:ic+mb, pc:pc+kb], already rounded ([bf16A]), into panels
-// of mr rows: panel q holds, for each pair p, the mr words bf16(A[i, pc+2p]) |
-// bf16(A[i, pc+2p+1])<<16, zero-padded.
-func packABF16(dst []uint32, a []float32, lda, ic, mb, pc, kb int) {
-	kp := (kb + 1) / 2
+// packAWords packs A[ic:ic+mb, pc:pc+kb], already rounded ([bf16A]), as the word kernels
+// read it: panels of mr rows, each pair p of row i the word bf16(A[i, pc+2p]) |
+// bf16(A[i, pc+2p+1])<<16, with kpad pairs per row (at least (kb+1)/2) and zeros past kb
+// and past mb. Panel q starts at word q·mr·kpad; within it the word of row i, pair p is at
+// p·mr+i (VDPBF16PS's panels) or, rowMajor, at i·kpad+p (the AMX kernel's rows).
+func packAWords(dst []uint32, a []float32, lda, ic, mb, pc, kb, kpad int, rowMajor bool) {
+	rowStride, pairStride := 1, mr
+	if rowMajor {
+		rowStride, pairStride = kpad, 1
+	}
 	for q := 0; q*mr < mb; q++ {
-		panel := dst[q*mr*kp : (q+1)*mr*kp]
-		rows := min(mr, mb-q*mr)
-		for i := range rows {
+		panel := dst[q*mr*kpad : (q+1)*mr*kpad]
+		clear(panel)
+		for i := range min(mr, mb-q*mr) {
 			src := a[(ic+q*mr+i)*lda+pc : (ic+q*mr+i)*lda+pc+kb]
 			for p := range kb / 2 {
-				panel[p*mr+i] = bf16Word(src[2*p], src[2*p+1])
+				panel[i*rowStride+p*pairStride] = bf16Word(src[2*p], src[2*p+1])
 			}
 			if kb%2 == 1 {
-				panel[(kp-1)*mr+i] = bf16Word(src[kb-1], 0)
-			}
-		}
-		for i := rows; i < mr; i++ {
-			for p := range kp {
-				panel[p*mr+i] = 0
+				panel[i*rowStride+kb/2*pairStride] = bf16Word(src[kb-1], 0)
 			}
 		}
 	}

@@ -20,7 +20,7 @@ type Variant struct {
 	bf16        bf16KernelFunc
 	bf16Widened bf16WidenedFunc
 	// rowMajorA marks a bf16 kernel that reads A row-major, mr rows of kp words with kp a
-	// multiple of amxPairs (the AMX tile kernels, amx.go), instead of packABF16's panels.
+	// multiple of amxPairs (the AMX tile kernels, amx.go), instead of packAWords's panels.
 	rowMajorA bool
 }
 
