@@ -95,13 +95,6 @@ var (
 	modPkgRE   = regexp.MustCompile(regexp.QuoteMeta(modulePath) + `/([A-Za-z0-9_./-]+)`)
 )
 
-// isGoPackage reports whether dir (slash-separated, relative to root) holds a package's
-// non-test Go files.
-func isGoPackage(root, dir string) bool {
-	p, err := build.ImportDir(filepath.Join(root, filepath.FromSlash(dir)), 0)
-	return err == nil && p.Name != "" && len(p.GoFiles) > 0
-}
-
 // TestDocsLinksAndPackages fails when a Markdown file of the repository (README.md,
 // ARCHITECTURE.md, the packages' and testdata's) links to a relative path that does not exist
 // in the repository (or to an anchor no heading has), name a path outside it,
@@ -135,7 +128,7 @@ func TestDocsLinksAndPackages(t *testing.T) {
 				}
 			}
 			for _, m := range codeSpanRE.FindAllStringSubmatch(line, -1) {
-				if err := checkCodePath(root, name, m[1]); err != nil {
+				if err := checkCodePath(root, names, name, m[1]); err != nil {
 					t.Errorf("%s: `%s`: %v", where, m[1], err)
 				}
 				if err := names.check(m[1]); err != nil {
@@ -143,14 +136,14 @@ func TestDocsLinksAndPackages(t *testing.T) {
 				}
 			}
 			for _, m := range modPkgRE.FindAllStringSubmatch(line, -1) {
-				if pkg := strings.TrimRight(m[1], "./"); !isGoPackage(root, pkg) {
+				if pkg := strings.TrimRight(m[1], "./"); !names.isPackage(pkg) {
 					t.Errorf("%s: %s/%s is not a package of this module", where, modulePath, pkg)
 				}
 			}
 		}
 		for _, row := range tableColumn(d, "package") {
 			for _, m := range codeSpanRE.FindAllStringSubmatch(row.cell, -1) {
-				if !isGoPackage(root, m[1]) {
+				if !names.isPackage(m[1]) {
 					t.Errorf("%s:%d: package table names `%s`, which is not a package of this module", name, row.line, m[1])
 				}
 			}
@@ -158,17 +151,17 @@ func TestDocsLinksAndPackages(t *testing.T) {
 	}
 }
 
-// repoDirs lists the repository's directories, slash-separated and relative to root ("." for
-// root), as the go tool sees the module: hidden and _ directories and nested modules left out,
-// and npm's installed packages (node_modules, which CI installs for the JS client test).
-func repoDirs(t *testing.T, root string) []string {
+// walkRepo calls fn for each directory and file of the repository (paths slash-separated and
+// relative to root, "." for root), as the go tool sees the module: hidden and _ directories
+// and nested modules left out, and npm's installed packages (node_modules, which CI installs
+// for the JS client test).
+func walkRepo(t *testing.T, root string, fn func(rel string, e fs.DirEntry)) {
 	t.Helper()
-	var out []string
 	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-		if err != nil || !e.IsDir() {
+		if err != nil {
 			return err
 		}
-		if p != root {
+		if e.IsDir() && p != root {
 			if strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_") || e.Name() == "node_modules" {
 				return filepath.SkipDir
 			}
@@ -177,30 +170,35 @@ func repoDirs(t *testing.T, root string) []string {
 			}
 		}
 		rel, _ := filepath.Rel(root, p)
-		out = append(out, filepath.ToSlash(rel))
+		fn(filepath.ToSlash(rel), e)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// repoDirs lists the repository's directories ([walkRepo]).
+func repoDirs(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	walkRepo(t, root, func(rel string, e fs.DirEntry) {
+		if e.IsDir() {
+			out = append(out, rel)
+		}
+	})
 	return out
 }
 
-// repoFiles lists the repository's files whose names end in one of exts, relative to root.
+// repoFiles lists the repository's files ([walkRepo]) whose names end in one of exts.
 func repoFiles(t *testing.T, root string, exts ...string) []string {
 	t.Helper()
 	var out []string
-	for _, dir := range repoDirs(t, root) {
-		entries, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
-		if err != nil {
-			t.Fatal(err)
+	walkRepo(t, root, func(rel string, e fs.DirEntry) {
+		if !e.IsDir() && slices.Contains(exts, path.Ext(e.Name())) {
+			out = append(out, rel)
 		}
-		for _, e := range entries {
-			if !e.IsDir() && slices.Contains(exts, path.Ext(e.Name())) {
-				out = append(out, path.Join(dir, e.Name()))
-			}
-		}
-	}
+	})
 	return out
 }
 
@@ -274,7 +272,7 @@ func checkLink(root, doc, target string, anchorsOf func(string) (map[string]bool
 
 // checkCodePath checks a code span of doc that names a path: it may not leave the repository,
 // and one that starts with a top-level directory of the repository (or with ../) must exist.
-func checkCodePath(root, doc, span string) error {
+func checkCodePath(root string, names goNames, doc, span string) error {
 	if strings.HasPrefix(span, "/work/") {
 		return errors.New("names a path outside the repository")
 	}
@@ -299,7 +297,7 @@ func checkCodePath(root, doc, span string) error {
 	if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(p))); err == nil {
 		return nil
 	}
-	if dir, _, ok := strings.Cut(p, "."); ok && isGoPackage(root, dir) {
+	if dir, _, ok := strings.Cut(p, "."); ok && names.isPackage(dir) {
 		return nil // pkg/path.Identifier, checked by checkGoName
 	}
 	return errors.New("no such path in the repository")
@@ -432,6 +430,13 @@ type goNames struct {
 	byDir  map[string]pkgNames
 	byBase map[string][]string
 	tests  map[string]bool // Test functions of every package
+}
+
+// isPackage reports whether dir (slash-separated, relative to the root) holds a package of
+// the module with non-test Go files.
+func (g goNames) isPackage(dir string) bool {
+	_, ok := g.byDir[dir]
+	return ok
 }
 
 func loadGoNames(t *testing.T, root string) goNames {
